@@ -1,0 +1,41 @@
+import { parseArgs } from 'node:util';
+import type { Command } from '../main.ts';
+
+/** A benchmark: does real work and returns the figures it measured. */
+export interface Benchmark {
+  summary: string;
+  run(opts: { quick: boolean }): Promise<Record<string, unknown>>;
+}
+
+const benchmarks: Record<string, () => Promise<Benchmark>> = {
+  pow: async () => (await import('../../../bench/pow.ts')).powBench,
+  tl: async () => (await import('../../../bench/tl.ts')).tlBench,
+};
+
+export const bench: Command = {
+  summary: 'run a benchmark and print its figures (pow, tl)',
+  usage: [
+    'Usage: cocoon bench <name> [--json] [--quick]',
+    '',
+    `Benchmarks: ${Object.keys(benchmarks).join(', ')}`,
+    '  --json    print one JSON object (the default prints it indented)',
+    '  --quick   fewer runs, for a smoke check',
+  ].join('\n'),
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { json: { type: 'boolean' }, quick: { type: 'boolean' } },
+    });
+    const name = positionals[0];
+    const load = name === undefined ? undefined : benchmarks[name];
+    if (!load) {
+      process.stderr.write(`${this.usage}\n`);
+      return 2;
+    }
+    const b = await load();
+    const result = await b.run({ quick: values.quick ?? false });
+    process.stdout.write(`${values.json ? JSON.stringify(result) : JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  },
+};

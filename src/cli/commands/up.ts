@@ -1,0 +1,25 @@
+import type { Command } from '../main.ts';
+import { packageVersion } from '../main.ts';
+
+/**
+ * `cocoon up`: the whole local network (devnet, root contract, proxy, worker with the embedded model, client).
+ * The network layers are not built yet, so it reports honestly what this build can run.
+ */
+export const up: Command = {
+  summary: 'start a whole local network with the embedded defaults',
+  usage: 'Usage: cocoon up',
+  async run() {
+    const lines = [
+      `cocoon ${packageVersion()}`,
+      '',
+      'The local network (devnet, proxy, worker, client) is not part of this build yet.',
+      'What runs so far:',
+      '  cocoon tl encode|decode|schema   the Cocoon TL codec (binary wire format)',
+      '  cocoon bench pow|tl              proof-of-work and codec benchmarks',
+      '',
+      'Run `cocoon --help` for every command.',
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return 0;
+  },
+};
