@@ -39,6 +39,8 @@ const codeToTon: Record<string, number> = {
   NOT_READY: TonErrorCode.notready,
   CONNECTION_CLOSED: TonErrorCode.cancelled,
   TIMEOUT: TonErrorCode.timeout,
+  IDLE_TIMEOUT: TonErrorCode.timeout,
+  HANDSHAKE_TIMEOUT: TonErrorCode.timeout,
   CANCELLED: TonErrorCode.cancelled,
   PROTOVIOLATION: TonErrorCode.protoviolation,
   BAD_SEQNO: TonErrorCode.protoviolation,
