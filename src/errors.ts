@@ -23,6 +23,13 @@ export class TlError extends CocoonError {}
 export class ProtocolError extends CocoonError {}
 
 /**
+ * Attestation failures: a malformed or unsupported quote, a broken signature chain, revoked or expired collateral,
+ * a REPORTDATA that binds another key, a debug TD, a measurement not on an allowlist. Each way to fail has its own
+ * stable code (see `src/tee/errors.ts` for the list).
+ */
+export class AttestationError extends CocoonError {}
+
+/**
  * TON error numbers used across the protocol (cocoon-reference.md §2.3).
  */
 export const TonErrorCode = {
