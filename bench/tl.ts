@@ -21,7 +21,9 @@ function measure(ms: number, fn: () => void): Measured {
 /** Runs the cases in alternation for `rounds` rounds and keeps each one's median, so drift hits all alike. */
 function interleaved(rounds: number, ms: number, cases: (() => void)[]): Measured[] {
   const results: Measured[][] = cases.map(() => []);
-  for (let r = 0; r < rounds; r++) cases.forEach((fn, i) => results[i]!.push(measure(ms, fn)));
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, fn] of cases.entries()) results[i]!.push(measure(ms, fn));
+  }
   return results.map((rs) => rs.sort((a, b) => a.ops / a.seconds - b.ops / b.seconds)[rs.length >> 1]!);
 }
 

@@ -329,7 +329,11 @@ describe('Connection messages and queries', () => {
     assert.ok(e2 instanceof RemoteQueryError);
     assert.equal(e2.tonCode, TonErrorCode.failure);
     assert.equal(e2.code, 'REMOTE_ERROR');
-    assert.equal(e2.message, 'internal error', 'an unexpected exception does not describe itself to the peer');
+    assert.equal(
+      e2.message,
+      'internal error',
+      'an unexpected exception does not describe itself to the peer',
+    );
   });
 
   test("a handler throwing a CocoonError answers tcp.queryError with the error's TON code", async (t) => {

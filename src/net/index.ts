@@ -19,3 +19,4 @@ export {
   FrameDecoder,
   writeFrameHeader,
 } from './frame.ts';
+export * from './pow.ts';
