@@ -40,7 +40,8 @@ export const ATTESTATION_CODES = {
   FAKE_QUOTE_REFUSED: 'a fake quote was offered to a policy that requires real TDX',
   QUOTE_MISSING: 'the policy requires a quote and the certificate carries none',
   // RA-TLS certificates and sessions
-  CERT_INVALID: 'the RA-TLS certificate is malformed, not self-signed, not Ed25519 or has unknown critical extensions',
+  CERT_INVALID:
+    'the RA-TLS certificate is malformed, not self-signed, not Ed25519 or has unknown critical extensions',
   SESSION_RESUMED: 'a resumed TLS session carries no certificate to check',
   // Local TDX
   TDX_UNAVAILABLE: 'this machine cannot produce TDX quotes (no configfs-tsm TDX provider)',
