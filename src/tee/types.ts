@@ -90,10 +90,13 @@ export interface Collateral {
   qeIdentity: string;
   qeIdentitySignature: Uint8Array;
   qeIdentityIssuerChain: string;
-  /** DER CRL of the PCK CA that issued the quote's PCK certificate. */
-  pckCrl: Uint8Array;
-  /** PEM: PCK CA then root. */
-  pckCrlIssuerChain: string;
+  /**
+   * DER PCK CRLs (Platform CA, Processor CA, or both); the verifier uses the one issued by the quote's PCK CA,
+   * whose certificate comes from the quote's verified chain.
+   */
+  pckCrls: Uint8Array[];
+  /** PEM: PCK CA then root, as served (informational: the CA is taken from the quote's verified chain). */
+  pckCrlIssuerChain?: string;
   /** DER CRL of the Intel SGX Root CA. */
   rootCaCrl: Uint8Array;
 }

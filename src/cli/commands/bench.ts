@@ -10,10 +10,11 @@ export interface Benchmark {
 const benchmarks: Record<string, () => Promise<Benchmark>> = {
   pow: async () => (await import('../../../bench/pow.ts')).powBench,
   tl: async () => (await import('../../../bench/tl.ts')).tlBench,
+  attest: async () => (await import('../../../bench/attest.ts')).attestBench,
 };
 
 export const bench: Command = {
-  summary: 'run a benchmark and print its figures (pow, tl)',
+  summary: 'run a benchmark and print its figures (pow, tl, attest)',
   usage: [
     'Usage: cocoon bench <name> [--json] [--quick]',
     '',

@@ -1,0 +1,370 @@
+// DCAP collateral: loading it from Phala-style JSON, from Intel PCS / PCCS response bodies, from a folder of
+// Intel's documents, or over HTTP from a PCCS. Everything in it is signed, so the channel needs no trust; the
+// verifier checks every signature.
+
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  certFields,
+  commonName,
+  OID_SGX_EXTENSION,
+  parseCrl,
+  parsePckExtension,
+  x509FromDer,
+} from './der.ts';
+import { type AttestationCode, attestationError } from './errors.ts';
+import type { Collateral, TdxQuote } from './types.ts';
+
+const malformed = (detail: string, cause?: unknown) =>
+  attestationError('COLLATERAL_MALFORMED', detail, cause);
+
+/**
+ * The exact text of a top-level member's value in a JSON object, as served: signatures cover these bytes, so
+ * the value must never be re-serialised. The text must be a valid JSON object.
+ *
+ * @example
+ * rawJsonMember('{"tcbInfo":{"id":"TDX"},"signature":"ab"}', 'tcbInfo') // '{"id":"TDX"}'
+ */
+export function rawJsonMember(text: string, key: string): string {
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    throw malformed('not JSON', err);
+  }
+  // The text is valid JSON, so a simple scanner over its top-level object is enough.
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && /\s/.test(text[i] as string)) i++;
+  };
+  const skipString = () => {
+    i++; // opening quote
+    while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    i++;
+  };
+  const skipValue = () => {
+    if (text[i] === '"') return skipString();
+    if (text[i] === '{' || text[i] === '[') {
+      let depth = 0;
+      do {
+        const c = text[i];
+        if (c === '"') {
+          skipString();
+          continue;
+        }
+        if (c === '{' || c === '[') depth++;
+        else if (c === '}' || c === ']') depth--;
+        i++;
+      } while (depth > 0);
+      return;
+    }
+    while (i < text.length && !/[,}\]\s]/.test(text[i] as string)) i++;
+  };
+  ws();
+  if (text[i] !== '{') throw malformed('not a JSON object');
+  i++;
+  for (;;) {
+    ws();
+    if (text[i] !== '"') break;
+    const keyStart = i;
+    skipString();
+    const k = JSON.parse(text.slice(keyStart, i)) as string;
+    ws();
+    i++; // ':'
+    ws();
+    const start = i;
+    skipValue();
+    if (k === key) return text.slice(start, i);
+    ws();
+    if (text[i] !== ',') break;
+    i++;
+  }
+  throw malformed(`no member ${JSON.stringify(key)}`);
+}
+
+function hexBytes(v: unknown, what: string): Uint8Array {
+  if (typeof v !== 'string' || !/^(0x)?([0-9a-fA-F]{2})*$/.test(v)) throw malformed(`${what} is not hex`);
+  return new Uint8Array(Buffer.from(v.replace(/^0x/, ''), 'hex'));
+}
+
+function str(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw malformed(`${what} missing`);
+  return v;
+}
+
+/**
+ * Collateral from Phala's `QuoteCollateralV3` JSON (snake_case; `tcb_info` / `qe_identity` are the exact signed
+ * strings; signatures, CRLs in hex).
+ *
+ * @example
+ * const c = collateralFromPhalaJson(readFileSync('tdx_quote_collateral.json', 'utf8'));
+ */
+export function collateralFromPhalaJson(text: string): Collateral {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw malformed('not JSON', err);
+  }
+  if (typeof o !== 'object' || o === null) throw malformed('not a JSON object');
+  const c: Collateral = {
+    tcbInfo: str(o.tcb_info, 'tcb_info'),
+    tcbInfoSignature: hexBytes(o.tcb_info_signature, 'tcb_info_signature'),
+    tcbInfoIssuerChain: str(o.tcb_info_issuer_chain, 'tcb_info_issuer_chain'),
+    qeIdentity: str(o.qe_identity, 'qe_identity'),
+    qeIdentitySignature: hexBytes(o.qe_identity_signature, 'qe_identity_signature'),
+    qeIdentityIssuerChain: str(o.qe_identity_issuer_chain, 'qe_identity_issuer_chain'),
+    pckCrls: [hexBytes(o.pck_crl, 'pck_crl')],
+    rootCaCrl: hexBytes(o.root_ca_crl, 'root_ca_crl'),
+  };
+  if (typeof o.pck_crl_issuer_chain === 'string') c.pckCrlIssuerChain = o.pck_crl_issuer_chain;
+  return c;
+}
+
+/**
+ * Writes collateral as Phala-style JSON (one PCK CRL: the first).
+ *
+ * @example
+ * writeFileSync('collateral.json', collateralToPhalaJson(c));
+ */
+export function collateralToPhalaJson(c: Collateral): string {
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  return `${JSON.stringify(
+    {
+      tcb_info_issuer_chain: c.tcbInfoIssuerChain,
+      tcb_info: c.tcbInfo,
+      tcb_info_signature: hex(c.tcbInfoSignature),
+      qe_identity_issuer_chain: c.qeIdentityIssuerChain,
+      qe_identity: c.qeIdentity,
+      qe_identity_signature: hex(c.qeIdentitySignature),
+      pck_crl_issuer_chain: c.pckCrlIssuerChain ?? '',
+      pck_crl: hex(c.pckCrls[0] ?? new Uint8Array()),
+      root_ca_crl: hex(c.rootCaCrl),
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/** A PCS response body `{"tcbInfo":{…},"signature":"<hex>"}` or `{"enclaveIdentity":…}`: exact text + signature. */
+export function signedPcsBody(
+  text: string,
+  member: 'tcbInfo' | 'enclaveIdentity',
+): { text: string; signature: Uint8Array } {
+  const raw = rawJsonMember(text, member);
+  const sig = (JSON.parse(text) as Record<string, unknown>).signature;
+  return { text: raw, signature: hexBytes(sig, `${member} signature`) };
+}
+
+/** A part of collateral found in one document; {@link mergeCollateral} assembles them. */
+export type CollateralPart = Partial<Collateral> & { tcbInfos?: { text: string; signature: Uint8Array }[] };
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/**
+ * Splits PEM text into DER certificates. The base64 must be canonical (Node's decoder silently skips stray
+ * characters, which would let a corrupted chain decode to the same certificates).
+ */
+export function pemCertificates(pem: string, code: AttestationCode = 'PCK_CHAIN_INVALID'): Uint8Array[] {
+  return (pem.match(PEM_CERT) ?? []).map((block) => {
+    const b64 = block.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+    if (b64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) {
+      throw attestationError(code, 'PEM: the base64 of a certificate is not canonical');
+    }
+    return new Uint8Array(Buffer.from(b64, 'base64'));
+  });
+}
+
+function cnOf(name: string): string {
+  return /(?:^|\n)CN=([^\n]*)/.exec(name)?.[1] ?? '';
+}
+
+/**
+ * What one collateral document holds, recognised by content: Phala JSON, a PCS TCB Info or QE Identity body, a
+ * DER CRL (Root CA or a PCK CA's), or PEM issuer certificates. Returns undefined for anything else.
+ */
+export function classifyCollateralDocument(data: Uint8Array): CollateralPart | undefined {
+  const text = Buffer.from(data).toString('utf8');
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{')) {
+    let o: Record<string, unknown>;
+    try {
+      o = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+    if ('tcb_info' in o) return collateralFromPhalaJson(text);
+    if ('tcbInfo' in o) return { tcbInfos: [signedPcsBody(text, 'tcbInfo')] };
+    if ('enclaveIdentity' in o) {
+      const { text: qeIdentity, signature } = signedPcsBody(text, 'enclaveIdentity');
+      return { qeIdentity, qeIdentitySignature: signature };
+    }
+    return undefined;
+  }
+  if (trimmed.startsWith('-----BEGIN CERTIFICATE-----')) {
+    const ders = pemCertificates(text, 'COLLATERAL_MALFORMED');
+    const first = ders[0];
+    if (!first) return undefined;
+    let cn: string;
+    try {
+      cn = cnOf(x509FromDer(first).subject);
+    } catch {
+      return undefined;
+    }
+    if (cn.includes('TCB Signing')) return { tcbInfoIssuerChain: text, qeIdentityIssuerChain: text };
+    if (cn.includes('PCK')) return { pckCrlIssuerChain: text };
+    return undefined;
+  }
+  if (data[0] === 0x30) {
+    try {
+      const crl = parseCrl(data);
+      const cn = commonName(crl.issuer, 'CRL_INVALID');
+      return cn.includes('Root CA') ? { rootCaCrl: data } : { pckCrls: [data] };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** The FMSPC and PCK CA named by a quote's PCK certificate (unverified: for choosing collateral only). */
+export function quotePlatform(quote: TdxQuote): { fmspc: string; ca: 'platform' | 'processor' } {
+  const leaf = pemCertificates(quote.pckChainPem)[0];
+  if (!leaf) throw attestationError('PCK_CHAIN_INVALID', 'no certificate in the quote');
+  const f = certFields(leaf);
+  const ext = f.extensions.get(OID_SGX_EXTENSION);
+  if (!ext) throw attestationError('PCK_CHAIN_INVALID', 'PCK certificate without the SGX extension');
+  const ca = commonName(f.issuer).includes('Processor') ? 'processor' : 'platform';
+  return { fmspc: parsePckExtension(ext.value).fmspc, ca };
+}
+
+/**
+ * Assembles collateral from parts; later parts override earlier ones field by field (CRL lists accumulate).
+ * With several TCB Infos, the one for `fmspc` is chosen.
+ */
+export function mergeCollateral(parts: CollateralPart[], fmspc?: string): Collateral {
+  const acc: CollateralPart = {};
+  const tcbInfos: { text: string; signature: Uint8Array }[] = [];
+  const crls: Uint8Array[] = [];
+  for (const p of parts) {
+    const { tcbInfos: infos, pckCrls, ...rest } = p;
+    if (p.tcbInfo && p.tcbInfoSignature) tcbInfos.push({ text: p.tcbInfo, signature: p.tcbInfoSignature });
+    if (infos) tcbInfos.push(...infos);
+    if (pckCrls) crls.unshift(...pckCrls); // later documents first: the verifier takes the first matching issuer
+    Object.assign(acc, rest);
+  }
+  const fmspcOf = (t: string) => {
+    try {
+      return String((JSON.parse(t) as { fmspc?: unknown }).fmspc ?? '').toLowerCase();
+    } catch {
+      return '';
+    }
+  };
+  const chosen =
+    (fmspc === undefined
+      ? undefined
+      : tcbInfos.filter((t) => fmspcOf(t.text) === fmspc.toLowerCase()).at(-1)) ?? tcbInfos.at(-1);
+  const need = <K extends keyof Collateral>(k: K, v: Collateral[K] | undefined): Collateral[K] => {
+    if (v === undefined) throw malformed(`collateral has no ${k}`);
+    return v;
+  };
+  const tcbIssuer = acc.tcbInfoIssuerChain ?? acc.qeIdentityIssuerChain;
+  const c: Collateral = {
+    tcbInfo: need('tcbInfo', chosen?.text),
+    tcbInfoSignature: need('tcbInfoSignature', chosen?.signature),
+    tcbInfoIssuerChain: need('tcbInfoIssuerChain', tcbIssuer),
+    qeIdentity: need('qeIdentity', acc.qeIdentity),
+    qeIdentitySignature: need('qeIdentitySignature', acc.qeIdentitySignature),
+    qeIdentityIssuerChain: need('qeIdentityIssuerChain', acc.qeIdentityIssuerChain ?? tcbIssuer),
+    pckCrls: crls.length > 0 ? crls : need('pckCrls', undefined),
+    rootCaCrl: need('rootCaCrl', acc.rootCaCrl),
+  };
+  if (acc.pckCrlIssuerChain) c.pckCrlIssuerChain = acc.pckCrlIssuerChain;
+  return c;
+}
+
+/**
+ * Loads collateral from files and folders (Phala JSON, PCS bodies, DER CRLs, PEM issuer chains; unrecognised
+ * files in a folder are skipped). Later paths override earlier ones. `quote` picks the TCB Info for its FMSPC.
+ *
+ * @example
+ * const c = loadCollateral(['phala.json', 'sample_tcbinfo_response_v5'], quote);
+ */
+export function loadCollateral(paths: string[], quote?: TdxQuote): Collateral {
+  const parts: CollateralPart[] = [];
+  for (const path of paths) {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(path);
+    } catch (err) {
+      throw malformed(`cannot read ${path}`, err);
+    }
+    if (st.isDirectory()) {
+      for (const name of readdirSync(path).sort()) {
+        const file = join(path, name);
+        if (!statSync(file).isFile()) continue;
+        const part = classifyCollateralDocument(readFileSync(file));
+        if (part) parts.push(part);
+      }
+    } else {
+      const part = classifyCollateralDocument(readFileSync(path));
+      if (!part) throw malformed(`${path} is not a collateral document`);
+      parts.push(part);
+    }
+  }
+  return mergeCollateral(parts, quote ? quotePlatform(quote).fmspc : undefined);
+}
+
+/**
+ * Fetches collateral for a quote from a PCCS (or Intel's PCS) with the v4 API. The Root CA CRL comes from
+ * `rootCaCrlUrl` or the PCCS `rootcacrl` endpoint. Nothing is trusted: the verifier checks every signature.
+ *
+ * @example
+ * const c = await fetchCollateral('https://pccs.local:8081', quote);
+ */
+export async function fetchCollateral(
+  baseUrl: string,
+  quote: TdxQuote,
+  opts: { rootCaCrlUrl?: string; fetch?: typeof fetch; timeoutMs?: number } = {},
+): Promise<Collateral> {
+  const doFetch = opts.fetch ?? fetch;
+  const base = baseUrl.replace(/\/+$/, '');
+  const { fmspc, ca } = quotePlatform(quote);
+  const get = async (url: string) => {
+    let res: Response;
+    try {
+      res = await doFetch(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000) });
+    } catch (err) {
+      throw malformed(`GET ${url} failed`, err);
+    }
+    if (!res.ok) throw malformed(`GET ${url}: HTTP ${res.status}`);
+    return { body: new Uint8Array(await res.arrayBuffer()), headers: res.headers };
+  };
+  const header = (h: Headers, name: string) => {
+    const v = h.get(name);
+    if (!v) throw malformed(`missing ${name} header`);
+    return decodeURIComponent(v);
+  };
+  const der = (b: Uint8Array) => {
+    const t = Buffer.from(b).toString('latin1').trim();
+    return /^([0-9a-fA-F]{2})+$/.test(t) ? new Uint8Array(Buffer.from(t, 'hex')) : b;
+  };
+  const [tcb, qe, crl, root] = await Promise.all([
+    get(`${base}/tdx/certification/v4/tcb?fmspc=${fmspc}`),
+    get(`${base}/tdx/certification/v4/qe/identity`),
+    get(`${base}/sgx/certification/v4/pckcrl?ca=${ca}&encoding=der`),
+    get(opts.rootCaCrlUrl ?? `${base}/sgx/certification/v4/rootcacrl`),
+  ]);
+  const t = signedPcsBody(Buffer.from(tcb.body).toString('utf8'), 'tcbInfo');
+  const q = signedPcsBody(Buffer.from(qe.body).toString('utf8'), 'enclaveIdentity');
+  return {
+    tcbInfo: t.text,
+    tcbInfoSignature: t.signature,
+    tcbInfoIssuerChain: header(tcb.headers, 'TCB-Info-Issuer-Chain'),
+    qeIdentity: q.text,
+    qeIdentitySignature: q.signature,
+    qeIdentityIssuerChain: header(qe.headers, 'SGX-Enclave-Identity-Issuer-Chain'),
+    pckCrls: [der(crl.body)],
+    pckCrlIssuerChain: header(crl.headers, 'SGX-PCK-CRL-Issuer-Chain'),
+    rootCaCrl: der(root.body),
+  };
+}

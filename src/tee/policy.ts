@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import { AttestationCache } from './attestation-cache.ts';
+import { parseRatlsCertificate, reportDataFor } from './cert.ts';
+import { assertStatusAllowed, INTEL_ROOT_KEY_ID, verifyTdxQuote } from './dcap.ts';
+import { attestationError } from './errors.ts';
+import { fakeTdxReport, isFakeTdxQuote } from './fake-tdx.ts';
+import { imageHash, parseTdxQuote } from './quote.ts';
+import type { Collateral, TcbStatus, TdReport, TdxQuote } from './types.ts';
+
+/**
+ * How a peer must prove itself (cocoon-reference.md §10.3):
+ * - `any`: no quote needed (the reference's client port);
+ * - `fake_tdx`: the reference's 64-byte fake quote bound to the certificate key — tests only, trivially forged;
+ * - `tdx`: a real-format TDX quote, fully DCAP-verified against the pinned root (Intel's unless a test PKI is
+ *   pinned explicitly), bound to the certificate key, with the measurement allowlists applied.
+ * Every allowlist left empty allows anything.
+ */
+export interface AttestationPolicy {
+  kind: 'any' | 'fake_tdx' | 'tdx';
+  /** Hex MRTD values. */
+  allowedMrtd?: string[];
+  /** Allowed RTMR sets, each four hex values. */
+  allowedRtmr?: string[][];
+  /** Hex image hashes (cocoon-reference.md §10.2). */
+  allowedImageHashes?: string[];
+  /** Hex root key ids; for `tdx` the default is Intel's only. */
+  allowedRootKeyIds?: string[];
+  /** TCB statuses accepted; default UpToDate only, as the reference. */
+  acceptedStatuses?: TcbStatus[];
+  /** Collateral for a quote (files, a PCCS, or a test PKI). Required for `tdx`. */
+  collateral?: (quote: TdxQuote) => Collateral | Promise<Collateral>;
+  /** DER of the root CA to pin instead of Intel's: a test PKI only, and loudly so. */
+  trustedRootDer?: Uint8Array;
+  allowDebug?: boolean;
+}
+
+/** What the checks established about a peer. Hex strings are lower case. */
+export interface PeerAttestation {
+  policy: AttestationPolicy['kind'];
+  /** Raw 32-byte Ed25519 key of the peer's certificate. */
+  publicKey: Uint8Array;
+  quoteKind: 'none' | 'fake_tdx' | 'tdx';
+  /** The peer's identity: image hash (all zero under `any`). */
+  imageHash: string;
+  mrTd?: string;
+  rtmr?: string[];
+  status?: TcbStatus;
+  advisoryIds?: string[];
+  rootKeyId?: string;
+  /** When this attestation must be checked again (collateral or certificate expiry). */
+  expiresAt: Date;
+}
+
+const ZERO_HASH = '0'.repeat(64);
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+function inList(list: string[] | undefined, v: string): boolean {
+  return list === undefined || list.length === 0 || list.map((x) => x.toLowerCase()).includes(v);
+}
+
+function checkMeasurements(policy: AttestationPolicy, body: TdReport): { image: string } {
+  const mrTd = hex(body.mrTd);
+  if (!inList(policy.allowedMrtd, mrTd)) throw attestationError('MEASUREMENT_NOT_ALLOWED', `MRTD ${mrTd}`);
+  if (policy.allowedRtmr && policy.allowedRtmr.length > 0) {
+    const rt = body.rtmr.map(hex);
+    const ok = policy.allowedRtmr.some(
+      (set) => set.length === 4 && set.every((r, i) => r.toLowerCase() === rt[i]),
+    );
+    if (!ok) throw attestationError('MEASUREMENT_NOT_ALLOWED', 'RTMR set');
+  }
+  const image = hex(imageHash(body));
+  if (!inList(policy.allowedImageHashes, image)) throw attestationError('IMAGE_NOT_ALLOWED', image);
+  return { image };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
+}
+
+/**
+ * Checks peers' RA-TLS certificates against one policy, caching DCAP results by quote until their collateral
+ * expires.
+ *
+ * @example
+ * const v = new AttestationVerifier({ kind: 'tdx', collateral: () => collateral, allowedImageHashes: [h] });
+ * const peer = await v.verifyCertificate(socket.getPeerX509Certificate()!.raw);
+ */
+export class AttestationVerifier {
+  readonly policy: AttestationPolicy;
+  readonly cache: AttestationCache;
+  private readonly anchor: string;
+
+  constructor(policy: AttestationPolicy, opts: { cache?: AttestationCache } = {}) {
+    if (policy.kind === 'any' && policy.allowedImageHashes && policy.allowedImageHashes.length > 0) {
+      // As the reference: an image allowlist under `any` would be silently meaningless.
+      throw new TypeError("policy 'any' cannot carry an image hash allowlist");
+    }
+    this.policy = policy;
+    this.cache = opts.cache ?? new AttestationCache();
+    this.anchor = policy.trustedRootDer
+      ? createHash('sha256').update(policy.trustedRootDer).digest('hex')
+      : 'intel';
+  }
+
+  /** Parses, checks and attests a peer certificate (DER). Throws an AttestationError with its code. */
+  async verifyCertificate(der: Uint8Array, now: Date = new Date()): Promise<PeerAttestation> {
+    const cert = parseRatlsCertificate(der, { now });
+    const p = this.policy;
+    if (p.kind === 'any') {
+      return {
+        policy: 'any',
+        publicKey: cert.publicKey,
+        quoteKind: 'none',
+        imageHash: ZERO_HASH,
+        expiresAt: cert.notAfter,
+      };
+    }
+    if (!cert.quote) throw attestationError('QUOTE_MISSING');
+    const expected = reportDataFor(cert.publicKey);
+    if (p.kind === 'fake_tdx') {
+      if (!isFakeTdxQuote(cert.quote)) {
+        throw attestationError('QUOTE_MALFORMED', `a fake_tdx quote is 64 bytes, got ${cert.quote.length}`);
+      }
+      const body = fakeTdxReport(cert.quote);
+      if (!sameBytes(body.reportData, expected)) throw attestationError('REPORTDATA_MISMATCH');
+      const { image } = checkMeasurements(p, body);
+      return {
+        policy: 'fake_tdx',
+        publicKey: cert.publicKey,
+        quoteKind: 'fake_tdx',
+        imageHash: image,
+        mrTd: hex(body.mrTd),
+        rtmr: body.rtmr.map(hex),
+        expiresAt: cert.notAfter,
+      };
+    }
+    if (isFakeTdxQuote(cert.quote))
+      throw attestationError('FAKE_QUOTE_REFUSED', "policy 'tdx' needs a real quote");
+    let verified = this.cache.get(cert.quote, this.anchor, now);
+    if (!verified) {
+      const quote = parseTdxQuote(cert.quote);
+      if (!p.collateral) throw attestationError('COLLATERAL_MALFORMED', 'no collateral source configured');
+      const collateral = await p.collateral(quote);
+      const opts: Parameters<typeof verifyTdxQuote>[2] = { now };
+      if (p.trustedRootDer) opts.trustedRootDer = p.trustedRootDer;
+      if (p.allowDebug) opts.allowDebug = true;
+      verified = verifyTdxQuote(quote, collateral, opts);
+      this.cache.set(cert.quote, this.anchor, verified);
+    }
+    assertStatusAllowed(verified, p.acceptedStatuses ?? ['UpToDate']);
+    const rootIds = p.allowedRootKeyIds ?? (p.trustedRootDer ? [] : [INTEL_ROOT_KEY_ID]);
+    if (!inList(rootIds, verified.rootKeyId))
+      throw attestationError('ROOT_KEY_NOT_ALLOWED', verified.rootKeyId);
+    const body = verified.quote.body;
+    if (!sameBytes(body.reportData, expected)) throw attestationError('REPORTDATA_MISMATCH');
+    const { image } = checkMeasurements(p, body);
+    const expiresAt =
+      verified.collateralExpiresAt.getTime() < cert.notAfter.getTime()
+        ? verified.collateralExpiresAt
+        : cert.notAfter;
+    return {
+      policy: 'tdx',
+      publicKey: cert.publicKey,
+      quoteKind: 'tdx',
+      imageHash: image,
+      mrTd: hex(body.mrTd),
+      rtmr: body.rtmr.map(hex),
+      status: verified.status,
+      advisoryIds: verified.advisoryIds,
+      rootKeyId: verified.rootKeyId,
+      expiresAt,
+    };
+  }
+}
