@@ -64,11 +64,6 @@ function collateral(edit: (c: Collateral) => void = () => {}): Collateral {
   edit(c);
   return c;
 }
-function editJson(text: string, edit: (o: Record<string, unknown>) => void): string {
-  const o = JSON.parse(text) as Record<string, unknown>;
-  edit(o);
-  return JSON.stringify(o);
-}
 
 interface Row {
   name: string;
