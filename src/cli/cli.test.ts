@@ -13,7 +13,8 @@ describe('cocoon command', () => {
   test('prints help listing its commands', () => {
     const r = cocoon(['--help']);
     assert.equal(r.code, 0);
-    for (const c of ['up', 'version', 'tl', 'bench']) assert.match(r.out, new RegExp(`^  ${c} `, 'm'));
+    for (const c of ['up', 'version', 'tl', 'attest', 'bench'])
+      assert.match(r.out, new RegExp(`^  ${c} `, 'm'));
   });
 
   test('prints its version', () => {

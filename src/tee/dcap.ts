@@ -219,7 +219,8 @@ interface QeIdentityJson {
   tcbLevels: TcbLevelJson[];
 }
 
-const STATUSES: readonly TcbStatus[] = [
+/** Every TCB status Intel defines, best first. */
+export const TCB_STATUSES: readonly TcbStatus[] = [
   'UpToDate',
   'SWHardeningNeeded',
   'ConfigurationNeeded',
@@ -230,7 +231,7 @@ const STATUSES: readonly TcbStatus[] = [
 ];
 
 function status(s: unknown): TcbStatus {
-  if (typeof s !== 'string' || !(STATUSES as readonly string[]).includes(s)) {
+  if (typeof s !== 'string' || !(TCB_STATUSES as readonly string[]).includes(s)) {
     throw attestationError('COLLATERAL_MALFORMED', `unknown TCB status ${JSON.stringify(s)}`);
   }
   return s as TcbStatus;

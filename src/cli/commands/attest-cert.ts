@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRatlsIdentity, parseRatlsCertificate, reportDataFor } from '../../tee/cert.ts';
@@ -48,9 +48,9 @@ export async function fakeCert(argv: string[]): Promise<number> {
   if (values['fake-intel']) {
     const dir = values['fake-intel'];
     let fake: Awaited<ReturnType<typeof createFakeIntel>>;
-    try {
+    if (existsSync(join(dir, 'root.pem'))) {
       fake = await loadFakeIntel(dir);
-    } catch {
+    } else {
       fake = await createFakeIntel();
       await saveFakeIntel(fake, dir);
     }
@@ -78,7 +78,7 @@ export async function inspect(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: 'boolean' } },
+    options: { json: { type: 'boolean' }, 'quote-out': { type: 'string' } },
   });
   const file = positionals[0];
   if (!file) {
@@ -104,6 +104,10 @@ export async function inspect(argv: string[]): Promise<number> {
     public_key: hex(info.publicKey),
   };
   let body: TdReport | undefined;
+  if (values['quote-out']) {
+    if (!info.quote) throw attestationError('QUOTE_MISSING', `${file} carries no quote`);
+    writeFileSync(values['quote-out'], info.quote);
+  }
   if (!info.quote) {
     out.quote = 'none';
   } else if (isFakeTdxQuote(info.quote)) {

@@ -5,6 +5,7 @@ import { fetchCollateral, loadCollateral, pemCertificates } from '../../tee/coll
 import {
   assertStatusAllowed,
   INTEL_ROOT_KEY_ID,
+  TCB_STATUSES,
   type VerifyOptions,
   verifyTdxQuote,
 } from '../../tee/dcap.ts';
@@ -13,14 +14,8 @@ import type { TcbStatus, TdxQuote, VerifiedQuote } from '../../tee/types.ts';
 import type { Command } from '../main.ts';
 import { fakeCert, fakeCertUsage, inspect, inspectUsage } from './attest-cert.ts';
 
-const STATUSES: TcbStatus[] = [
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-];
+/** What --accept can name: everything verified except Revoked, which is always refused. */
+const STATUSES: TcbStatus[] = TCB_STATUSES.filter((st) => st !== 'Revoked');
 
 const verifyUsage = [
   'cocoon attest verify QUOTE [--collateral FILE|DIR]... [--pccs URL] [--now ISO-8601] [--json]',
