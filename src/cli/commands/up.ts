@@ -14,9 +14,9 @@ export const up: Command = {
       '',
       'The local network (devnet, proxy, worker, client) is not part of this build yet.',
       'What runs so far:',
-      '  cocoon tl encode|decode|schema   the Cocoon TL codec (binary wire format)',
-      '  cocoon attest verify|fake-cert|inspect   TDX quote verification (DCAP) and RA-TLS certificates',
-      '  cocoon bench pow|tl|attest       proof-of-work, codec and attestation benchmarks',
+      '  cocoon tl encode|decode|schema          the Cocoon TL codec (binary wire format)',
+      '  cocoon attest verify|fake-cert|inspect  TDX quote verification (DCAP) and RA-TLS certificates',
+      '  cocoon bench pow|tl|attest              proof-of-work, codec and attestation benchmarks',
       '',
       'Run `cocoon --help` for every command.',
     ];
