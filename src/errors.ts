@@ -30,6 +30,12 @@ export class ProtocolError extends CocoonError {}
 export class AttestationError extends CocoonError {}
 
 /**
+ * Inference engine failures: an engine unreachable, timing out, answering an HTTP error, or sending a body that
+ * is not SSE / JSON; the embedded model failing to load or run. Each closes that one request.
+ */
+export class EngineError extends CocoonError {}
+
+/**
  * TON error numbers used across the protocol (cocoon-reference.md §2.3).
  */
 export const TonErrorCode = {
