@@ -82,6 +82,32 @@ def main(work, out):
     w.write_tensors_to_file()
     w.close()
     print(f"wrote {out}")
+    write_tokenizer_check(tok, Path(out).with_name("tokenizer-check.json"))
+
+
+CHECK_TEXTS = [
+    "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n",
+    "The capital of Côte d'Ivoire is Yamoussoukro.",
+    "23 + 19 = 42.",
+    "What's 7 + 5 equal to?",
+    "  two  spaces\tand a tab",
+    "São Tomé and Príncipe uses the São Tomé and Príncipe Dobra.",
+    "emoji 🙂 and 日本",
+    "unknownwordzzz qxj",
+    "In Switzerland people speak German, French, Italian and Romansh.",
+    "<|im_end|><|im_end|>",
+    "Hello! <s> </s> <unk>",
+]
+
+
+def write_tokenizer_check(tok, path):
+    """Token ids this pipeline trained with, for a test that node-llama-cpp tokenizes the same."""
+    import json
+
+    rows = [{"text": t, "ids": tok.encode(t)} for t in CHECK_TEXTS]
+    path.write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ const commands: Record<string, () => Promise<Command>> = {
   up: async () => (await import('./commands/up.ts')).up,
   version: async () => (await import('./commands/version.ts')).version,
   tl: async () => (await import('./commands/tl.ts')).tl,
+  worker: async () => (await import('./commands/worker.ts')).worker,
+  chat: async () => (await import('./commands/chat.ts')).chat,
   attest: async () => (await import('./commands/attest.ts')).attest,
   bench: async () => (await import('./commands/bench.ts')).bench,
 };

@@ -11,10 +11,11 @@ const benchmarks: Record<string, () => Promise<Benchmark>> = {
   pow: async () => (await import('../../../bench/pow.ts')).powBench,
   tl: async () => (await import('../../../bench/tl.ts')).tlBench,
   attest: async () => (await import('../../../bench/attest.ts')).attestBench,
+  model: async () => (await import('../../../bench/model.ts')).modelBench,
 };
 
 export const bench: Command = {
-  summary: 'run a benchmark and print its figures (pow, tl, attest)',
+  summary: 'run a benchmark and print its figures (pow, tl, attest, model)',
   usage: [
     'Usage: cocoon bench <name> [--json] [--quick]',
     '',

@@ -15,8 +15,10 @@ export const up: Command = {
       'The local network (devnet, proxy, worker, client) is not part of this build yet.',
       'What runs so far:',
       '  cocoon tl encode|decode|schema          the Cocoon TL codec (binary wire format)',
+      '  cocoon chat "question"                  ask the embedded demo model (or --backend URL), streamed',
+      '  cocoon worker                           a worker engine on a local OpenAI API (embedded model)',
       '  cocoon attest verify|fake-cert|inspect  TDX quote verification (DCAP) and RA-TLS certificates',
-      '  cocoon bench pow|tl|attest              proof-of-work, codec and attestation benchmarks',
+      '  cocoon bench pow|tl|attest|model        proof-of-work, codec, attestation and model benchmarks',
       '',
       'Run `cocoon --help` for every command.',
     ];
