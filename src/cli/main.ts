@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Command>> = {
   tl: async () => (await import('./commands/tl.ts')).tl,
   worker: async () => (await import('./commands/worker.ts')).worker,
   chat: async () => (await import('./commands/chat.ts')).chat,
+  devnet: async () => (await import('./commands/devnet.ts')).devnet,
   attest: async () => (await import('./commands/attest.ts')).attest,
   bench: async () => (await import('./commands/bench.ts')).bench,
 };
