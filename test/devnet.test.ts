@@ -6,10 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import { Address, internal, loadTransaction, SendMode, toNano } from '@ton/core';
+import { Address, beginCell, internal, loadTransaction, SendMode, toNano } from '@ton/core';
 import { keyPairFromSeed } from '@ton/crypto';
 import { TonClient, WalletContractV5R1 } from '@ton/ton';
+import { compileContract } from '../src/chain/compile.ts';
 import { Devnet } from '../src/chain/devnet.ts';
+import { defaultParams, Root } from '../src/chain/root.ts';
 
 const bin = new URL('../bin/cocoon.js', import.meta.url).pathname;
 
@@ -162,4 +164,54 @@ test('cocoon devnet in another process survives kill -9 with every acknowledged 
   assert.equal(await new TonClient({ endpoint: node.endpoint }).getBalance(dest), toNano('2'));
   node.child.kill('SIGTERM');
   assert.equal(await new Promise((r) => node.child.once('exit', r)), 0);
+});
+
+test('another process deploys the root through cocoon devnet with stock TonClient and reads it back', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cocoon-devnet-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const node = await startDevnet(dir);
+  t.after(() => node.child.kill('SIGKILL'));
+  const client = new TonClient({ endpoint: node.endpoint });
+  const { keys, contract } = wallet();
+  const w = client.open(contract);
+  await rpc(node.endpoint, 'devnet_fund', { address: w.address.toString(), amount: toNano('10').toString() });
+
+  const code = await compileContract('root');
+  const root = client.open(
+    Root.createFromConfig({ owner: w.address, params: defaultParams({ uniqueId: 42 }) }, code),
+  );
+  await w.sendTransfer({
+    seqno: 0,
+    secretKey: keys.secretKey,
+    sendMode: SendMode.PAY_GAS_SEPARATELY,
+    messages: [
+      internal({ to: root.address, value: toNano('1'), init: root.init!, body: beginCell().endCell() }),
+    ],
+  });
+  await until(
+    () => client.isContractDeployed(root.address),
+    (d) => d,
+  );
+  const sender = w.sender(keys.secretKey);
+  await root.sendAddWorkerType(sender, 0xabcn);
+  await until(
+    () => root.getWorkerHashIsValid(0xabcn),
+    (v) => v,
+  );
+  await root.sendRegisterProxy(w.sender(keys.secretKey), {
+    workers: '127.0.0.1:11001',
+    clients: '127.0.0.1:11002',
+  });
+  await until(
+    () => root.getLastProxySeqno(),
+    (n) => n === 1,
+  );
+
+  const data = await root.getCocoonData();
+  assert.equal(data.uniqueId, 42);
+  assert.equal(data.version, 2);
+  assert.ok(data.owner.equals(w.address));
+  const st = await root.getState();
+  assert.deepEqual(st.proxies.get(1), { workers: '127.0.0.1:11001', clients: '127.0.0.1:11002' });
+  assert.equal((await root.getParams()).uniqueId, 42);
 });
