@@ -15,6 +15,8 @@ const commands: Record<string, () => Promise<Command>> = {
   worker: async () => (await import('./commands/worker.ts')).worker,
   chat: async () => (await import('./commands/chat.ts')).chat,
   devnet: async () => (await import('./commands/devnet.ts')).devnet,
+  wallet: async () => (await import('./commands/wallet.ts')).wallet,
+  root: async () => (await import('./commands/root.ts')).root,
   attest: async () => (await import('./commands/attest.ts')).attest,
   bench: async () => (await import('./commands/bench.ts')).bench,
 };

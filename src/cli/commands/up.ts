@@ -17,6 +17,8 @@ export const up: Command = {
       '  cocoon tl encode|decode|schema          the Cocoon TL codec (binary wire format)',
       '  cocoon chat "question"                  ask the embedded demo model (or --backend URL), streamed',
       '  cocoon worker                           a worker engine on a local OpenAI API (embedded model)',
+      '  cocoon devnet                           a local TON chain (toncenter JSON-RPC on 127.0.0.1:8081)',
+      '  cocoon wallet | cocoon root             operator wallet; deploy and administer the root contract',
       '  cocoon attest verify|fake-cert|inspect  TDX quote verification (DCAP) and RA-TLS certificates',
       '  cocoon bench pow|tl|attest|model        proof-of-work, codec, attestation and model benchmarks',
       '',
