@@ -71,3 +71,17 @@ test('cocoon wallet and cocoon root drive a devnet from the command line', async
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /BAD_HASH/);
 });
+
+test('cocoon bench contracts --json prints gas and fees per operation', () => {
+  const r = spawnSync(process.execPath, [bin, 'bench', 'contracts', '--json'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const o = JSON.parse(r.stdout) as Record<string, { gas: number; fee_nano: string }>;
+  for (const k of ['root_add_worker_hash', 'root_register_proxy', 'wallet_batch_1', 'wallet_batch_4']) {
+    assert.ok(o[k] && o[k].gas > 0 && BigInt(o[k].fee_nano) > 0n, k);
+  }
+  // One signature check is most of a one-message batch: well under 0.01 TON in fees.
+  assert.ok(BigInt(o.wallet_batch_1!.fee_nano) < 10_000_000n);
+});

@@ -12,10 +12,11 @@ const benchmarks: Record<string, () => Promise<Benchmark>> = {
   tl: async () => (await import('../../../bench/tl.ts')).tlBench,
   attest: async () => (await import('../../../bench/attest.ts')).attestBench,
   model: async () => (await import('../../../bench/model.ts')).modelBench,
+  contracts: async () => (await import('../../../bench/contracts.ts')).contractsBench,
 };
 
 export const bench: Command = {
-  summary: 'run a benchmark and print its figures (pow, tl, attest, model)',
+  summary: 'run a benchmark and print its figures (pow, tl, attest, model, contracts)',
   usage: [
     'Usage: cocoon bench <name> [--json] [--quick]',
     '',
