@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Cell, internal, type Transaction, toNano } from '@ton/core';
+import { internal, type Transaction, toNano } from '@ton/core';
 import { keyPairFromSeed } from '@ton/crypto';
 import { Blockchain } from '@ton/sandbox';
 import { compileContract } from '../src/chain/compile.ts';
