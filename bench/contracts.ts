@@ -4,7 +4,9 @@ import { keyPairFromSeed } from '@ton/crypto';
 import { Blockchain } from '@ton/sandbox';
 import { compileContract } from '../src/chain/compile.ts';
 import { defaultParams, Root } from '../src/chain/root.ts';
+import { SIGNED_OP, signedMessage } from '../src/chain/signed.ts';
 import { CocoonWallet } from '../src/chain/wallet.ts';
+import { WorkerContract } from '../src/chain/worker.ts';
 import type { Benchmark } from '../src/cli/commands/bench.ts';
 
 interface Cost {
@@ -99,9 +101,37 @@ export const contractsBench: Benchmark = {
       ).transactions,
       addr(wallet),
     );
+    const proxyKey = keyPairFromSeed(randomBytes(32));
+    const proxyContract = await chain.treasury('proxy-contract');
+    const worker = chain.openContract(
+      WorkerContract.createFromConfig(
+        {
+          owner: owner.address,
+          proxy: proxyContract.address,
+          proxyPublicKey: proxyKey.publicKey,
+          params: defaultParams(),
+        },
+        await compileContract('worker'),
+      ),
+    );
+    await worker.sendDeploy(owner.getSender());
+    const signed = (tokens: bigint, q: bigint) =>
+      signedMessage(
+        { op: SIGNED_OP.workerPayout, queryId: q, tokens, expectedAddress: worker.address },
+        proxyKey.secretKey,
+        owner.address,
+      );
+    out.worker_payout_signed = costOf(
+      (await worker.sendSigned(owner.getSender(), signed(1000n, 1n))).transactions,
+      addr(worker),
+    );
+    out.worker_payout_signed_next = costOf(
+      (await worker.sendSigned(owner.getSender(), signed(2000n, 2n))).transactions,
+      addr(worker),
+    );
     out.note =
       'gas = compute gas of the contract transaction (the wallet batch includes one Ed25519 check, floor ~2,446 gas);' +
-      ' fees in nanoTON at the emulator default (mainnet) config; client, proxy and worker contracts are not built yet';
+      ' fees in nanoTON at the emulator default (mainnet) config; client and proxy contracts are not built yet; worker fees cover the worker contract only (the proxy contract pays out)';
     return out;
   },
 };
