@@ -7,7 +7,7 @@ import { CocoonError } from '../errors.ts';
 /** The Tolk contracts that ship with Cocoon. */
 export const CONTRACTS_DIR = fileURLToPath(new URL('../../contracts/', import.meta.url));
 
-export type ContractName = 'root' | 'wallet' | 'worker' | 'proxy';
+export type ContractName = 'root' | 'wallet' | 'worker' | 'proxy' | 'client';
 
 const cache = new Map<string, Promise<Cell>>();
 
