@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { internal, type Transaction, toNano } from '@ton/core';
 import { keyPairFromSeed } from '@ton/crypto';
 import { Blockchain } from '@ton/sandbox';
+import { ClientContract } from '../src/chain/client-contract.ts';
 import { compileContract } from '../src/chain/compile.ts';
 import { defaultParams, Root } from '../src/chain/root.ts';
 import { SIGNED_OP, signedMessage } from '../src/chain/signed.ts';
@@ -129,9 +130,36 @@ export const contractsBench: Benchmark = {
       (await worker.sendSigned(owner.getSender(), signed(2000n, 2n))).transactions,
       addr(worker),
     );
+    const clientOwner = await chain.treasury('client-owner');
+    const client = chain.openContract(
+      ClientContract.createFromConfig(
+        {
+          owner: clientOwner.address,
+          proxy: proxyContract.address,
+          proxyPublicKey: proxyKey.publicKey,
+          params: defaultParams(),
+        },
+        await compileContract('client'),
+      ),
+    );
+    await client.sendDeploy(clientOwner.getSender());
+    out.client_top_up = costOf(
+      (await client.sendTopUp(clientOwner.getSender(), toNano('5'), clientOwner.address)).transactions,
+      addr(client),
+    );
+    const charge = (tokens: bigint, q: bigint) =>
+      signedMessage(
+        { op: SIGNED_OP.clientCharge, queryId: q, tokens, expectedAddress: client.address },
+        proxyKey.secretKey,
+        owner.address,
+      );
+    out.client_charge_signed = costOf(
+      (await client.sendSigned(owner.getSender(), charge(1000n, 1n))).transactions,
+      addr(client),
+    );
     out.note =
       'gas = compute gas of the contract transaction (the wallet batch includes one Ed25519 check, floor ~2,446 gas);' +
-      ' fees in nanoTON at the emulator default (mainnet) config; client and proxy contracts are not built yet; worker fees cover the worker contract only (the proxy contract pays out)';
+      ' fees in nanoTON at the emulator default (mainnet) config; worker and client figures cover the transaction of their own contract (the proxy contract runs next in the cascade)';
     return out;
   },
 };
