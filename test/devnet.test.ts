@@ -215,3 +215,15 @@ test('another process deploys the root through cocoon devnet with stock TonClien
   assert.deepEqual(st.proxies.get(1), { workers: '127.0.0.1:11001', clients: '127.0.0.1:11002' });
   assert.equal((await root.getParams()).uniqueId, 42);
 });
+
+test('the devnet keeps a bounded number of transactions per account', async (t) => {
+  const devnet = await Devnet.open({ maxTxPerAccount: 5 });
+  const endpoint = await devnet.listen(0);
+  t.after(() => devnet.close());
+  const target = Address.parse(`0:${'12'.repeat(32)}`);
+  for (let i = 0; i < 8; i++)
+    await rpc(endpoint, 'devnet_fund', { address: target.toString(), amount: '1000' });
+  const client = new TonClient({ endpoint });
+  assert.equal((await client.getTransactions(target, { limit: 100 })).length, 5);
+  assert.equal(await client.getBalance(target), 8000n);
+});

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, beforeEach, describe, test } from 'node:test';
-import { type Address, type Cell, toNano } from '@ton/core';
+import { type Address, beginCell, type Cell, toNano } from '@ton/core';
 import { keyPairFromSeed } from '@ton/crypto';
 import { Blockchain, type SandboxContract, type TreasuryContract } from '@ton/sandbox';
 import { findTransactionRequired, flattenTransaction } from '@ton/test-utils';
@@ -280,5 +280,95 @@ describe('payment life cycle', () => {
       ),
       CONTRACT_ERROR.contractAddressMismatch,
     );
+  });
+});
+
+describe('bounces and gas money', () => {
+  test('a worker whose proxy contract does not exist gets its request bounced back and handles it', async () => {
+    const chain = await Blockchain.create();
+    chain.now = 1_800_000_000;
+    const owner = await chain.treasury('w');
+    const key = keyPairFromSeed(randomBytes(32));
+    const nowhere = (await chain.treasury('x')).address; // replaced below by an address with no contract
+    const missing =
+      nowhere.workChain === 0 ? (await import('@ton/core')).Address.parse(`0:${'ee'.repeat(32)}`) : nowhere;
+    const w = chain.openContract(
+      WorkerContract.createFromConfig(
+        { owner: owner.address, proxy: missing, proxyPublicKey: key.publicKey, params: defaultParams() },
+        await compileContract('worker'),
+      ),
+    );
+    await w.sendDeploy(owner.getSender());
+    const body = signedMessage(
+      { op: SIGNED_OP.workerPayout, queryId: 1n, tokens: 10n, expectedAddress: w.address },
+      key.secretKey,
+      owner.address,
+    );
+    const r = await w.sendSigned(owner.getSender(), body);
+    const bounced = findTransactionRequired(r.transactions, {
+      from: missing,
+      to: w.address,
+      inMessageBounced: true,
+    });
+    assert.equal(flattenTransaction(bounced).success, true);
+  });
+
+  test('too little value for gas is refused on the client and proxy contracts', async () => {
+    const chain = await Blockchain.create();
+    chain.now = 1_800_000_000;
+    const owner = await chain.treasury('o');
+    const key = keyPairFromSeed(randomBytes(32));
+    const proxy = chain.openContract(
+      ProxyContract.createFromConfig(
+        {
+          owner: owner.address,
+          proxyPublicKey: key.publicKey,
+          root: owner.address,
+          params: defaultParams({
+            workerScCode: await compileContract('worker'),
+            clientScCode: await compileContract('client'),
+          }),
+        },
+        await compileContract('proxy'),
+      ),
+    );
+    await proxy.sendDeploy(owner.getSender(), TON);
+    const cheap = async (body: Cell, to: Address, value: bigint) => {
+      const r = await owner.send({ to, value, body });
+      return flattenTransaction(findTransactionRequired(r.transactions, { to })).exitCode;
+    };
+    const stake = beginCell()
+      .storeUint(PROXY_OP.extProxyIncreaseStake, 32)
+      .storeUint(0, 64)
+      .storeCoins(TON)
+      .storeAddress(owner.address)
+      .endCell();
+    assert.equal(await cheap(stake, proxy.address, TON), CONTRACT_ERROR.lowMsgValue);
+    const payout = beginCell()
+      .storeUint(PROXY_OP.extProxyPayoutRequest, 32)
+      .storeUint(0, 64)
+      .storeAddress(owner.address)
+      .endCell();
+    assert.equal(await cheap(payout, proxy.address, toNano('0.05')), CONTRACT_ERROR.lowMsgValue);
+    const client = chain.openContract(
+      ClientContract.createFromConfig(
+        {
+          owner: owner.address,
+          proxy: proxy.address,
+          proxyPublicKey: key.publicKey,
+          params: defaultParams(),
+        },
+        await compileContract('client'),
+      ),
+    );
+    await client.sendDeploy(owner.getSender());
+    const topUp = beginCell()
+      .storeUint(0xf172e6c2, 32)
+      .storeUint(0, 64)
+      .storeCoins(TON)
+      .storeAddress(owner.address)
+      .endCell();
+    assert.equal(await cheap(topUp, client.address, TON), CONTRACT_ERROR.lowMsgValue);
+    assert.equal((await client.getClientData()).balance, 0n);
   });
 });
