@@ -80,7 +80,7 @@ test('client credit: limited by what was paid and by the stake beyond what was c
       usedTokens: 60n,
       reserved: 5n,
     }),
-    15n,
+    25n,
   );
   assert.equal(tokensAvailable({ ...base, balance: 0n, stake: 0n, usedTokens: 10n }), 0n);
   assert.equal(reservationFor(undefined, 4000), 4000n);

@@ -35,6 +35,12 @@ export interface AdjustedTokens {
   total: bigint;
 }
 
+/** Smaller of two bigints (Math.min does not take bigints). */
+function minBig(a: bigint, b: bigint): bigint {
+  if (a < b) return a;
+  return b;
+}
+
 function adj(n: bigint, coefficient: bigint, mult: number): bigint {
   return (n * coefficient * BigInt(mult)) / 10_000_000n;
 }
@@ -50,8 +56,8 @@ export function adjustTokens(c: TokenCounts, coefficient: number, m: Multipliers
   if (!Number.isSafeInteger(coefficient) || coefficient < 0)
     throw new RangeError('coefficient must be a non-negative integer (×1000)');
   const coef = BigInt(coefficient);
-  const cached = c.cached < c.prompt ? c.cached : c.prompt;
-  const reasoning = c.reasoning < c.completion ? c.reasoning : c.completion;
+  const cached = minBig(c.cached, c.prompt);
+  const reasoning = minBig(c.reasoning, c.completion);
   const prompt = adj(c.prompt - cached, coef, m.prompt);
   const cachedAdj = adj(cached, coef, m.cached);
   const completion = adj(c.completion - reasoning, coef, m.completion);
@@ -114,7 +120,7 @@ export function tokensAvailable(c: ClientCredit): bigint {
   if (c.pricePerToken <= 0n) throw new RangeError('price per token must be positive');
   const paid = c.balance / c.pricePerToken + c.chargedTokens;
   const byStake = c.stake / c.pricePerToken + c.chargedTokens;
-  const cap = paid < byStake ? paid : byStake;
+  const cap = minBig(paid, byStake);
   const left = cap - c.reserved - c.usedTokens;
   return left > 0n ? left : 0n;
 }
