@@ -1,0 +1,165 @@
+// One inference request on a worker (cocoon-reference.md §4.3): a `proxy.runQueryEx` carrying an HTTP request
+// goes to the engine; the answer streams back as `proxy.queryAnswerEx` (the HTTP response head), then
+// `proxy.queryAnswerPartEx` for every body chunk as it arrives, the last one with the final info (adjusted tokens
+// and the worker's start/end times). Every failure ends the request with `proxy.queryAnswerErrorEx` — never a
+// legacy constructor — carrying the tokens counted so far.
+
+import { CocoonError, TonErrorCode } from '../../errors.ts';
+import type { InferenceEngine } from '../../openai/engine.ts';
+import { validateRequest } from '../../openai/validate.ts';
+import { type AdjustedTokens, adjustTokens, type Multipliers } from '../../pricing/tokens.ts';
+import { decodeTl, encodeTl } from '../../tl/cocoon.ts';
+import type { TlConstructors, TlFunctions, TlTypes } from '../../tl/cocoon-api.gen.ts';
+
+type RunQuery = TlFunctions['proxy.runQueryEx'];
+export type AnswerMessage = TlTypes['proxy.QueryAnswerEx'];
+type FinalInfo = NonNullable<TlConstructors['proxy.queryAnswerEx']['final_info']>;
+
+export interface WorkerQueryOptions {
+  engine: InferenceEngine;
+  /** The model this worker serves, as `NAME@COMMIT:HASH` or just `NAME`; requests must name `NAME`. */
+  model: string;
+  multipliers: Multipliers;
+  maxActiveRequests: number;
+  /** Seconds since the epoch, fractional (for the X-Cocoon-Worker-* headers and final info). */
+  now?: () => number;
+}
+
+const enc = new TextEncoder();
+
+export class WorkerQueries {
+  private active = 0;
+
+  constructor(private readonly opts: WorkerQueryOptions) {}
+
+  get running(): number {
+    return this.active;
+  }
+
+  /** The model base name requests must use. */
+  get modelName(): string {
+    return this.opts.model.split('@')[0] as string;
+  }
+
+  /**
+   * Runs one query, sending each answer message through `send` as soon as it exists (await it for
+   * back-pressure). Resolves with the adjusted tokens billed for it.
+   */
+  async run(
+    q: RunQuery,
+    send: (m: AnswerMessage) => void | Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<AdjustedTokens> {
+    const now = this.opts.now ?? (() => Date.now() / 1000);
+    const start = now();
+    const coefficient = Number(q.coefficient);
+    const zero: AdjustedTokens = { prompt: 0n, cached: 0n, completion: 0n, reasoning: 0n, total: 0n };
+    const finalInfo = (t: AdjustedTokens): FinalInfo => ({
+      flags: 2,
+      tokens_used: {
+        prompt_tokens_used: t.prompt,
+        cached_tokens_used: t.cached,
+        completion_tokens_used: t.completion,
+        reasoning_tokens_used: t.reasoning,
+        total_tokens_used: t.total,
+      },
+      worker_start_time: start,
+      worker_end_time: now(),
+    });
+    const fail = async (code: number, error: string, t = zero) => {
+      await send({
+        _: 'proxy.queryAnswerErrorEx',
+        request_id: q.request_id,
+        error_code: code,
+        error,
+        flags: 1,
+        final_info: finalInfo(t),
+      });
+      return t;
+    };
+    if (this.active >= this.opts.maxActiveRequests)
+      return fail(TonErrorCode.notready, 'too many active queries');
+    this.active++;
+    try {
+      let req: ReturnType<typeof decodeTl>;
+      try {
+        req = decodeTl(q.query);
+      } catch {
+        return fail(TonErrorCode.protoviolation, 'the query is not an http.request');
+      }
+      if (req._ !== 'http.request')
+        return fail(TonErrorCode.protoviolation, 'the query is not an http.request');
+      if (req.method !== 'POST') return fail(TonErrorCode.failure, `unsupported method ${req.method}`);
+      const path = new URL(req.url, 'http://worker').pathname;
+      let body: Record<string, unknown>;
+      try {
+        body = validateRequest(path, Buffer.from(req.payload).toString('utf8'));
+      } catch (err) {
+        return fail(TonErrorCode.failure, err instanceof Error ? err.message : String(err));
+      }
+      if (String(body.model).split('@')[0] !== this.modelName) {
+        return fail(TonErrorCode.failure, `this worker serves ${this.modelName}, not ${String(body.model)}`);
+      }
+      let res: Awaited<ReturnType<InferenceEngine['request']>>;
+      try {
+        const r: Parameters<InferenceEngine['request']>[0] = {
+          path: path as '/v1/chat/completions',
+          body,
+          timeoutMs: Math.max(1, Math.floor(q.timeout * 950)),
+        };
+        if (signal) r.signal = signal;
+        res = await this.opts.engine.request(r);
+      } catch (err) {
+        const timeout = err instanceof CocoonError && err.code === 'ENGINE_TIMEOUT';
+        return fail(
+          timeout ? TonErrorCode.timeout : TonErrorCode.failure,
+          err instanceof Error ? err.message : String(err),
+        );
+      }
+      const head: TlConstructors['http.response'] = {
+        _: 'http.response',
+        http_version: 'HTTP/1.1',
+        status_code: res.status,
+        reason: res.status === 200 ? 'OK' : 'Error',
+        headers: [
+          { name: 'Content-Type', value: res.contentType },
+          { name: 'Transfer-Encoding', value: 'chunked' },
+          { name: 'X-Cocoon-Worker-Start', value: start.toFixed(6) },
+        ],
+        payload: new Uint8Array(0),
+      };
+      await send({ _: 'proxy.queryAnswerEx', request_id: q.request_id, answer: encodeTl(head), flags: 0 });
+      try {
+        for await (const chunk of res.body) {
+          if (chunk.length > 0)
+            await send({ _: 'proxy.queryAnswerPartEx', request_id: q.request_id, answer: chunk, flags: 0 });
+        }
+        const f = await res.final;
+        const u = f.usage;
+        const tokens = adjustTokens(
+          {
+            prompt: BigInt(u.prompt_tokens),
+            cached: BigInt(u.prompt_tokens_details?.cached_tokens ?? 0),
+            completion: BigInt(u.completion_tokens),
+            reasoning: BigInt(u.completion_tokens_details?.reasoning_tokens ?? 0),
+          },
+          coefficient,
+          this.opts.multipliers,
+        );
+        await send({
+          _: 'proxy.queryAnswerPartEx',
+          request_id: q.request_id,
+          answer: enc.encode(''),
+          flags: 1,
+          final_info: finalInfo(tokens),
+        });
+        return tokens;
+      } catch (err) {
+        // Headers are out: the error message ends the stream; nothing was counted for an unfinished answer.
+        return fail(TonErrorCode.failure, err instanceof Error ? err.message : String(err));
+      }
+    } finally {
+      this.active--;
+    }
+  }
+}
