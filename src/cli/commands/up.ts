@@ -20,7 +20,7 @@ export const up: Command = {
       '  cocoon devnet                           a local TON chain (toncenter JSON-RPC on 127.0.0.1:8081)',
       '  cocoon wallet | cocoon root             operator wallet; deploy and administer the root contract',
       '  cocoon attest verify|fake-cert|inspect  TDX quote verification (DCAP) and RA-TLS certificates',
-      '  cocoon bench pow|tl|attest|model        proof-of-work, codec, attestation and model benchmarks',
+      '  cocoon bench pow|tl|attest|model|contracts  codec, PoW, attestation, model and contract benchmarks',
       '',
       'Run `cocoon --help` for every command.',
     ];
