@@ -1,16 +1,7 @@
 // A client's contract with one proxy contract, from TypeScript.
 
-import {
-  type Address,
-  beginCell,
-  type Cell,
-  type Contract,
-  type ContractProvider,
-  contractAddress,
-  type Sender,
-  SendMode,
-  toNano,
-} from '@ton/core';
+import { type Address, beginCell, type Cell, type ContractProvider, type Sender, toNano } from '@ton/core';
+import { CocoonContract, fromStateInit } from './contract.ts';
 import { type CocoonParams, storeParams } from './root.ts';
 
 export const CLIENT_OP = {
@@ -51,38 +42,21 @@ export function clientConfigToCell(c: ClientConfig): Cell {
     .endCell();
 }
 
-const GAS = toNano('0.2');
-
-export class ClientContract implements Contract {
-  constructor(
-    readonly address: Address,
-    readonly init?: { code: Cell; data: Cell },
-  ) {}
-
+export class ClientContract extends CocoonContract {
   static createFromAddress(address: Address): ClientContract {
     return new ClientContract(address);
   }
 
   static createFromConfig(config: ClientConfig, code: Cell, workchain = 0): ClientContract {
-    const init = { code, data: clientConfigToCell(config) };
-    return new ClientContract(contractAddress(workchain, init), init);
+    const { address, init } = fromStateInit(code, clientConfigToCell(config), workchain);
+    return new ClientContract(address, init);
   }
 
-  async sendDeploy(p: ContractProvider, via: Sender, value = toNano('0.8')): Promise<void> {
-    await p.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body: beginCell().endCell() });
+  sendDeploy(p: ContractProvider, via: Sender, value = toNano('0.8')): Promise<void> {
+    return this.deploy(p, via, value);
   }
 
-  private async op(
-    p: ContractProvider,
-    via: Sender,
-    op: number,
-    fill: (b: ReturnType<typeof beginCell>) => void,
-    value = GAS,
-  ) {
-    const b = beginCell().storeUint(op, 32).storeUint(0, 64);
-    fill(b);
-    await p.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body: b.endCell() });
-  }
+  protected override readonly gas = toNano('0.2');
 
   sendTopUp(p: ContractProvider, via: Sender, amount: bigint, excessesTo: Address) {
     return this.op(
@@ -90,7 +64,7 @@ export class ClientContract implements Contract {
       via,
       CLIENT_OP.extClientTopUp,
       (b) => b.storeCoins(amount).storeAddress(excessesTo),
-      amount + GAS,
+      amount + this.gas,
     );
   }
   sendRegister(p: ContractProvider, via: Sender, nonce: bigint, excessesTo: Address) {
@@ -115,8 +89,8 @@ export class ClientContract implements Contract {
     return this.op(p, via, CLIENT_OP.ownerClientRequestRefund, (b) => b.storeAddress(excessesTo));
   }
   /** A proxy-signed charge or final settlement (see signed.ts). */
-  async sendSigned(p: ContractProvider, via: Sender, body: Cell, value = GAS): Promise<void> {
-    await p.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body });
+  async sendSigned(p: ContractProvider, via: Sender, body: Cell, value = this.gas): Promise<void> {
+    await this.message(p, via, body, value);
   }
 
   async getClientData(p: ContractProvider) {

@@ -3,15 +3,14 @@
 
 import {
   type Address,
+  type Builder,
   beginCell,
   type Cell,
-  type Contract,
   type ContractProvider,
-  contractAddress,
   type Sender,
-  SendMode,
   toNano,
 } from '@ton/core';
+import { CocoonContract, fromStateInit } from './contract.ts';
 import { type CocoonParams, storeParams } from './root.ts';
 import { SIGNED_OP, signedMessage } from './signed.ts';
 
@@ -69,56 +68,38 @@ export function parseSaveStateBody(body: Cell): { seqno: number; sessionHash: Bu
   return { seqno: s.loadUint(32), sessionHash: s.loadBuffer(32) };
 }
 
-export class ProxyContract implements Contract {
-  constructor(
-    readonly address: Address,
-    readonly init?: { code: Cell; data: Cell },
-  ) {}
+export class ProxyContract extends CocoonContract {
+  protected override readonly gas = toNano('0.2');
 
   static createFromAddress(address: Address): ProxyContract {
     return new ProxyContract(address);
   }
 
   static createFromConfig(config: ProxyConfig, code: Cell, workchain = 0): ProxyContract {
-    const init = { code, data: proxyConfigToCell(config) };
-    return new ProxyContract(contractAddress(workchain, init), init);
+    const { address, init } = fromStateInit(code, proxyConfigToCell(config), workchain);
+    return new ProxyContract(address, init);
   }
 
-  async sendDeploy(p: ContractProvider, via: Sender, value = toNano('0.3')): Promise<void> {
-    await p.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body: beginCell().endCell() });
+  sendDeploy(p: ContractProvider, via: Sender, value = toNano('0.3')): Promise<void> {
+    return this.deploy(p, via, value);
   }
 
-  async sendIncreaseStake(
+  sendIncreaseStake(
     p: ContractProvider,
     via: Sender,
     amount: bigint,
     sendExcessesTo: Address,
   ): Promise<void> {
-    const body = beginCell()
-      .storeUint(PROXY_OP.extProxyIncreaseStake, 32)
-      .storeUint(0, 64)
-      .storeCoins(amount)
-      .storeAddress(sendExcessesTo)
-      .endCell();
-    await p.internal(via, { value: amount + toNano('0.2'), sendMode: SendMode.PAY_GAS_SEPARATELY, body });
+    const fill = (b: Builder) => b.storeCoins(amount).storeAddress(sendExcessesTo);
+    return this.op(p, via, PROXY_OP.extProxyIncreaseStake, fill, amount + this.gas);
   }
 
-  async sendPayoutRequest(p: ContractProvider, via: Sender, sendExcessesTo: Address): Promise<void> {
-    const body = beginCell()
-      .storeUint(PROXY_OP.extProxyPayoutRequest, 32)
-      .storeUint(0, 64)
-      .storeAddress(sendExcessesTo)
-      .endCell();
-    await p.internal(via, { value: toNano('0.2'), sendMode: SendMode.PAY_GAS_SEPARATELY, body });
+  sendPayoutRequest(p: ContractProvider, via: Sender, sendExcessesTo: Address): Promise<void> {
+    return this.op(p, via, PROXY_OP.extProxyPayoutRequest, (b) => b.storeAddress(sendExcessesTo));
   }
 
-  async sendOwnerClose(p: ContractProvider, via: Sender, sendExcessesTo: Address): Promise<void> {
-    const body = beginCell()
-      .storeUint(PROXY_OP.ownerProxyClose, 32)
-      .storeUint(0, 64)
-      .storeAddress(sendExcessesTo)
-      .endCell();
-    await p.internal(via, { value: toNano('0.2'), sendMode: SendMode.PAY_GAS_SEPARATELY, body });
+  sendOwnerClose(p: ContractProvider, via: Sender, sendExcessesTo: Address): Promise<void> {
+    return this.op(p, via, PROXY_OP.ownerProxyClose, (b) => b.storeAddress(sendExcessesTo));
   }
 
   /** A proxy-key-signed close request (first step) or close completion (after the delay). */
@@ -127,16 +108,12 @@ export class ProxyContract implements Contract {
     return signedMessage({ op, queryId, expectedAddress: this.address }, secretKey, sendExcessesTo);
   }
 
-  async sendBody(p: ContractProvider, via: Sender, body: Cell, value = toNano('0.2')): Promise<void> {
-    await p.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body });
+  async sendBody(p: ContractProvider, via: Sender, body: Cell, value = this.gas): Promise<void> {
+    await this.message(p, via, body, value);
   }
 
-  async sendText(p: ContractProvider, via: Sender, cmd: 'c' | 'w'): Promise<void> {
-    await p.internal(via, {
-      value: toNano('0.2'),
-      sendMode: SendMode.PAY_GAS_SEPARATELY,
-      body: beginCell().storeUint(0, 32).storeStringTail(cmd).endCell(),
-    });
+  sendText(p: ContractProvider, via: Sender, cmd: 'c' | 'w'): Promise<void> {
+    return this.text(p, via, cmd);
   }
 
   async getProxyData(p: ContractProvider) {

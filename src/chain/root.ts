@@ -6,17 +6,15 @@ import {
   type Builder,
   beginCell,
   Cell,
-  type Contract,
   type ContractProvider,
-  contractAddress,
   Dictionary,
   type DictionaryValue,
   type Sender,
-  SendMode,
   type Slice,
   toNano,
 } from '@ton/core';
 import { CocoonError } from '../errors.ts';
+import { CocoonContract, fromStateInit } from './contract.ts';
 
 /** Opcodes of root messages (cocoon-reference.md §9.2). */
 export const ROOT_OP = {
@@ -264,49 +262,24 @@ export function parseRootData(cell: Cell): RootState {
   return { owner, version, proxyHashes, workerHashes, modelHashes, proxies, lastProxySeqno, params };
 }
 
-const GAS = toNano('0.05');
-
 /**
  * @example
  * const root = blockchain.openContract(Root.createFromConfig({ owner, params: defaultParams() }, code));
  * await root.sendDeploy(owner.getSender(), toNano('1'));
  * await root.sendAddWorkerType(owner.getSender(), imageHash);
  */
-export class Root implements Contract {
-  constructor(
-    readonly address: Address,
-    readonly init?: { code: Cell; data: Cell },
-  ) {}
-
+export class Root extends CocoonContract {
   static createFromAddress(address: Address): Root {
     return new Root(address);
   }
 
   static createFromConfig(config: RootConfig, code: Cell, workchain = 0): Root {
-    const data = rootConfigToCell(config);
-    const init = { code, data };
-    return new Root(contractAddress(workchain, init), init);
+    const { address, init } = fromStateInit(code, rootConfigToCell(config), workchain);
+    return new Root(address, init);
   }
 
-  async sendDeploy(provider: ContractProvider, via: Sender, value: bigint): Promise<void> {
-    await provider.internal(via, {
-      value,
-      sendMode: SendMode.PAY_GAS_SEPARATELY,
-      body: beginCell().endCell(),
-    });
-  }
-
-  private async op(
-    provider: ContractProvider,
-    via: Sender,
-    op: number,
-    fill: (b: Builder) => void,
-    value = GAS,
-    queryId = 0n,
-  ) {
-    const body = beginCell().storeUint(op, 32).storeUint(queryId, 64);
-    fill(body);
-    await provider.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body: body.endCell() });
+  sendDeploy(p: ContractProvider, via: Sender, value: bigint): Promise<void> {
+    return this.deploy(p, via, value);
   }
 
   sendAddWorkerType(p: ContractProvider, via: Sender, hash: bigint) {
@@ -379,8 +352,8 @@ export class Root implements Contract {
     return this.op(p, via, ROOT_OP.changeOwner, (b) => b.storeAddress(owner));
   }
   /** Any raw body, for tests of malformed messages. */
-  sendRaw(p: ContractProvider, via: Sender, body: Cell, value = GAS) {
-    return p.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body });
+  sendRaw(p: ContractProvider, via: Sender, body: Cell, value = this.gas) {
+    return this.message(p, via, body, value);
   }
 
   async getCocoonData(p: ContractProvider) {

@@ -2,18 +2,16 @@
 
 import {
   type Address,
+  type Builder,
   beginCell,
   type Cell,
-  type Contract,
   type ContractProvider,
-  contractAddress,
   type MessageRelaxed,
   type Sender,
-  SendMode,
   storeMessageRelaxed,
-  toNano,
 } from '@ton/core';
 import { sign } from '@ton/crypto';
+import { CocoonContract, fromStateInit } from './contract.ts';
 
 export const WALLET_OP = { ownerSendMessage: 0x9c69f376 } as const;
 
@@ -80,23 +78,18 @@ export function signedBatch(opts: {
  * const w = client.open(CocoonWallet.createFromConfig({ publicKey, owner }, code));
  * await w.sendBatch({ secretKey, seqno: await w.getSeqno(), messages: [{ mode: 1, message: internal({...}) }] });
  */
-export class CocoonWallet implements Contract {
-  constructor(
-    readonly address: Address,
-    readonly init?: { code: Cell; data: Cell },
-  ) {}
-
+export class CocoonWallet extends CocoonContract {
   static createFromAddress(address: Address): CocoonWallet {
     return new CocoonWallet(address);
   }
 
   static createFromConfig(config: CocoonWalletConfig, code: Cell, workchain = 0): CocoonWallet {
-    const init = { code, data: cocoonWalletConfigToCell(config) };
-    return new CocoonWallet(contractAddress(workchain, init), init);
+    const { address, init } = fromStateInit(code, cocoonWalletConfigToCell(config), workchain);
+    return new CocoonWallet(address, init);
   }
 
-  async sendDeploy(p: ContractProvider, via: Sender, value: bigint): Promise<void> {
-    await p.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body: beginCell().endCell() });
+  sendDeploy(p: ContractProvider, via: Sender, value: bigint): Promise<void> {
+    return this.deploy(p, via, value);
   }
 
   /** Sends a signed batch as an external message (valid for an hour by default). */
@@ -111,33 +104,20 @@ export class CocoonWallet implements Contract {
   }
 
   /** Owner text commands: "w" withdraw all but 0.01 TON, "b" block, "u" unblock. */
-  async sendOwnerCommand(
-    p: ContractProvider,
-    via: Sender,
-    cmd: 'w' | 'b' | 'u',
-    value = toNano('0.05'),
-  ): Promise<void> {
-    await p.internal(via, {
-      value,
-      sendMode: SendMode.PAY_GAS_SEPARATELY,
-      body: beginCell().storeUint(0, 32).storeStringTail(cmd).endCell(),
-    });
+  sendOwnerCommand(p: ContractProvider, via: Sender, cmd: 'w' | 'b' | 'u', value = this.gas): Promise<void> {
+    return this.text(p, via, cmd, value);
   }
 
-  async sendOwnerMessage(
+  sendOwnerMessage(
     p: ContractProvider,
     via: Sender,
     message: MessageRelaxed,
     mode: number,
-    value = toNano('0.05'),
+    value = this.gas,
   ): Promise<void> {
-    const body = beginCell()
-      .storeUint(WALLET_OP.ownerSendMessage, 32)
-      .storeUint(0, 64)
-      .storeUint(mode, 8)
-      .storeRef(beginCell().store(storeMessageRelaxed(message)).endCell())
-      .endCell();
-    await p.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body });
+    const fill = (b: Builder) =>
+      b.storeUint(mode, 8).storeRef(beginCell().store(storeMessageRelaxed(message)).endCell());
+    return this.op(p, via, WALLET_OP.ownerSendMessage, fill, value);
   }
 
   async getSeqno(p: ContractProvider): Promise<number> {

@@ -1,16 +1,7 @@
 // A worker's contract with one proxy contract, from TypeScript.
 
-import {
-  type Address,
-  beginCell,
-  type Cell,
-  type Contract,
-  type ContractProvider,
-  contractAddress,
-  type Sender,
-  SendMode,
-  toNano,
-} from '@ton/core';
+import { type Address, beginCell, type Cell, type ContractProvider, type Sender, toNano } from '@ton/core';
+import { CocoonContract, fromStateInit } from './contract.ts';
 import { type CocoonParams, storeParams } from './root.ts';
 
 export const WORKER_OP = {
@@ -42,47 +33,37 @@ export function workerConfigToCell(c: WorkerConfig): Cell {
     .endCell();
 }
 
-export class WorkerContract implements Contract {
-  constructor(
-    readonly address: Address,
-    readonly init?: { code: Cell; data: Cell },
-  ) {}
-
+export class WorkerContract extends CocoonContract {
   static createFromAddress(address: Address): WorkerContract {
     return new WorkerContract(address);
   }
 
   /** The address is derived from code + data, so the proxy contract can recompute it. */
   static createFromConfig(config: WorkerConfig, code: Cell, workchain = 0): WorkerContract {
-    const init = { code, data: workerConfigToCell(config) };
-    return new WorkerContract(contractAddress(workchain, init), init);
+    const { address, init } = fromStateInit(code, workerConfigToCell(config), workchain);
+    return new WorkerContract(address, init);
   }
 
-  async sendDeploy(p: ContractProvider, via: Sender, value = toNano('0.3')): Promise<void> {
-    await p.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body: beginCell().endCell() });
+  sendDeploy(p: ContractProvider, via: Sender, value = toNano('0.3')): Promise<void> {
+    return this.deploy(p, via, value);
   }
 
   /** Submits a proxy-signed (last) payout; see signed.ts. At least 0.1 TON must come with it. */
   async sendSigned(p: ContractProvider, via: Sender, body: Cell, value = toNano('0.5')): Promise<void> {
-    await p.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body });
+    await this.message(p, via, body, value);
   }
 
-  async sendRegister(
+  sendRegister(
     p: ContractProvider,
     via: Sender,
     sendExcessesTo: Address,
     value = toNano('0.2'),
   ): Promise<void> {
-    const body = beginCell()
-      .storeUint(WORKER_OP.ownerWorkerRegister, 32)
-      .storeUint(0, 64)
-      .storeAddress(sendExcessesTo)
-      .endCell();
-    await p.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body });
+    return this.op(p, via, WORKER_OP.ownerWorkerRegister, (b) => b.storeAddress(sendExcessesTo), value);
   }
 
   async sendRaw(p: ContractProvider, via: Sender, body: Cell, value = toNano('0.5')): Promise<void> {
-    await p.internal(via, { value, sendMode: SendMode.PAY_GAS_SEPARATELY, body });
+    await this.message(p, via, body, value);
   }
 
   async getWorkerData(p: ContractProvider) {
