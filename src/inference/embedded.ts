@@ -6,13 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
-import type {
-  EngineFinal,
-  EngineHealth,
-  EngineRequest,
-  EngineResponse,
-  InferenceEngine,
-  ModelInfo,
+import { EngineError } from '../errors.ts';
+import {
+  type EngineHealth,
+  type EngineRequest,
+  type EngineResponse,
+  type InferenceEngine,
+  type ModelInfo,
+  pendingFinal,
 } from '../openai/engine.ts';
 import type { Usage } from '../openai/stream.ts';
 import { FifoSemaphore } from './queue.ts';
@@ -255,13 +256,7 @@ export class EmbeddedEngine implements InferenceEngine {
     const model = this.name;
     const includeUsage = stream;
     const t0 = performance.now();
-    let resolveFinal!: (f: EngineFinal) => void;
-    let rejectFinal!: (e: unknown) => void;
-    const final = new Promise<EngineFinal>((res, rej) => {
-      resolveFinal = res;
-      rejectFinal = rej;
-    });
-    final.catch(() => {});
+    const { promise: final, resolve: resolveFinal, reject: rejectFinal } = pendingFinal();
     const self = this;
     const sse = (o: unknown) => enc(`data: ${JSON.stringify(o)}\n\n`);
     const chunk = (delta: Record<string, unknown> | string, finish: string | null) =>
@@ -338,7 +333,7 @@ export class EmbeddedEngine implements InferenceEngine {
             if (cut >= 0 || generated.length >= s.maxTokens) break;
           }
         }
-        if (req.signal?.aborted) throw Object.assign(new Error('cancelled'), { code: 'CANCELLED' });
+        if (req.signal?.aborted) throw new EngineError('CANCELLED', 'the request was cancelled');
         const usage: Usage = {
           prompt_tokens: promptTokens.length,
           completion_tokens: generated.length,
@@ -374,8 +369,7 @@ export class EmbeddedEngine implements InferenceEngine {
         rejectFinal(err);
         throw err;
       } finally {
-        if (!done)
-          rejectFinal(Object.assign(new Error('the answer was not read to its end'), { code: 'CANCELLED' }));
+        if (!done) rejectFinal(new EngineError('CANCELLED', 'the answer was not read to its end'));
         self.free.push(seq);
         release();
       }

@@ -70,6 +70,22 @@ export interface TokenCounter {
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
 
+/** The `final` of an EngineResponse, settled by the code that produces its body. */
+export function pendingFinal(): {
+  promise: Promise<EngineFinal>;
+  resolve: (f: EngineFinal) => void;
+  reject: (e: unknown) => void;
+} {
+  let resolve!: (f: EngineFinal) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<EngineFinal>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {}); // the caller may only read the body; the error also surfaces there
+  return { promise, resolve, reject };
+}
+
 /**
  * The body as it is sent: `stream_options.include_usage` forced when streaming (so usage always arrives), and
  * `stream_options` without `stream` turned into a streaming request, as the reference worker does. Everything
@@ -263,13 +279,7 @@ export class HttpEngine implements InferenceEngine {
       throw failure(err, 'connect');
     }
     const contentType = res.headers.get('content-type') ?? 'application/json';
-    let resolveFinal!: (f: EngineFinal) => void;
-    let rejectFinal!: (e: unknown) => void;
-    const final = new Promise<EngineFinal>((res, rej) => {
-      resolveFinal = res;
-      rejectFinal = rej;
-    });
-    final.catch(() => {}); // the caller may only read the body; the error also surfaces there
+    const { promise: final, resolve: resolveFinal, reject: rejectFinal } = pendingFinal();
     const ok = res.ok;
     const counter = this.opts.tokenizer;
     const path = req.path;
