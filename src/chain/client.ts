@@ -1,7 +1,7 @@
 // Talking to a TON chain (the devnet or testnet/mainnet through toncenter): the stock TonClient, retries on
 // transient errors, and waiting for a send to be applied instead of assuming it was.
 
-import { type Address, internal, type Sender, SendMode, toNano } from '@ton/core';
+import { type Address, type Sender, SendMode, toNano } from '@ton/core';
 import { mnemonicNew, mnemonicToPrivateKey, mnemonicValidate } from '@ton/crypto';
 import { TonClient, WalletContractV5R1 } from '@ton/ton';
 import { CocoonError } from '../errors.ts';
@@ -104,27 +104,20 @@ export async function sendFromWallet(
 }
 
 /** Transfers TON from the operator wallet and waits for it to be applied. */
-export async function transfer(
+export function transfer(
   client: TonClient,
   w: OperatorWallet,
   to: Address,
   amount: bigint,
   bounce = false,
 ): Promise<void> {
-  const wallet = client.open(w.contract);
-  const seqno = await withRetry(() => wallet.getSeqno());
-  await withRetry(() =>
-    wallet.sendTransfer({
-      seqno,
-      secretKey: w.secretKey,
+  return sendFromWallet(client, w, (sender) =>
+    sender.send({
+      to,
+      value: amount,
+      bounce,
       sendMode: SendMode.PAY_GAS_SEPARATELY | SendMode.IGNORE_ERRORS,
-      messages: [internal({ to, value: amount, bounce })],
     }),
-  );
-  await waitFor(
-    'the transfer',
-    () => wallet.getSeqno(),
-    (s) => s > seqno,
   );
 }
 
