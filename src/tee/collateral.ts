@@ -10,6 +10,7 @@ import {
   OID_SGX_EXTENSION,
   parseCrl,
   parsePckExtension,
+  toHex,
   x509FromDer,
 } from './der.ts';
 import { type AttestationCode, attestationError } from './errors.ts';
@@ -127,18 +128,17 @@ export function collateralFromPhalaJson(text: string): Collateral {
  * writeFileSync('collateral.json', collateralToPhalaJson(c));
  */
 export function collateralToPhalaJson(c: Collateral): string {
-  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
   return `${JSON.stringify(
     {
       tcb_info_issuer_chain: c.tcbInfoIssuerChain,
       tcb_info: c.tcbInfo,
-      tcb_info_signature: hex(c.tcbInfoSignature),
+      tcb_info_signature: toHex(c.tcbInfoSignature),
       qe_identity_issuer_chain: c.qeIdentityIssuerChain,
       qe_identity: c.qeIdentity,
-      qe_identity_signature: hex(c.qeIdentitySignature),
+      qe_identity_signature: toHex(c.qeIdentitySignature),
       pck_crl_issuer_chain: c.pckCrlIssuerChain ?? '',
-      pck_crl: hex(c.pckCrls[0] ?? new Uint8Array()),
-      root_ca_crl: hex(c.rootCaCrl),
+      pck_crl: toHex(c.pckCrls[0] ?? new Uint8Array()),
+      root_ca_crl: toHex(c.rootCaCrl),
     },
     null,
     2,

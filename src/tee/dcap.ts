@@ -11,6 +11,7 @@ import {
   type PckExtension,
   parseCrl,
   parsePckExtension,
+  toHex,
   x509FromDer,
 } from './der.ts';
 import { attestationError } from './errors.ts';
@@ -62,7 +63,6 @@ interface Cert {
   key: KeyObject;
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const equal = (a: Uint8Array, b: Uint8Array) =>
   a.length === b.length &&
   Buffer.compare(
@@ -92,7 +92,7 @@ function loadCert(
 }
 
 function trustedRoot(der: Uint8Array): Cert {
-  const k = hex(createHash('sha256').update(der).digest());
+  const k = toHex(createHash('sha256').update(der).digest());
   let c = rootCache.get(k);
   if (!c) {
     c = loadCert(der, 'ROOT_NOT_TRUSTED');
@@ -328,8 +328,8 @@ export function verifyTdxQuote(
   const quote = input instanceof Uint8Array ? parseTdxQuote(input) : input;
   const now = opts.now;
   // 1. header
-  if (hex(quote.header.qeVendorId) !== INTEL_QE_VENDOR_ID) {
-    throw attestationError('QUOTE_UNSUPPORTED_VERSION', `QE vendor ${hex(quote.header.qeVendorId)}`);
+  if (toHex(quote.header.qeVendorId) !== INTEL_QE_VENDOR_ID) {
+    throw attestationError('QUOTE_UNSUPPORTED_VERSION', `QE vendor ${toHex(quote.header.qeVendorId)}`);
   }
   const root = trustedRoot(opts.trustedRootDer ?? INTEL_SGX_ROOT_CA_DER);
   let expires = root.f.notAfter;

@@ -404,3 +404,8 @@ export function x509FromDer(der: Uint8Array): X509Certificate {
   const lines = b64.match(/.{1,64}/g)?.join('\n') ?? '';
   return new X509Certificate(`-----BEGIN CERTIFICATE-----\n${lines}\n-----END CERTIFICATE-----\n`);
 }
+
+/** Lower-case hex of bytes (a view is read in place, not copied). */
+export function toHex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { AttestationCache } from './attestation-cache.ts';
 import { parseRatlsCertificate, reportDataFor } from './cert.ts';
 import { assertStatusAllowed, INTEL_ROOT_KEY_ID, verifyTdxQuote } from './dcap.ts';
+import { toHex } from './der.ts';
 import { attestationError } from './errors.ts';
 import { fakeTdxReport, isFakeTdxQuote } from './fake-tdx.ts';
 import { imageHash, parseTdxQuote } from './quote.ts';
@@ -52,23 +53,22 @@ export interface PeerAttestation {
 }
 
 const ZERO_HASH = '0'.repeat(64);
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 function inList(list: string[] | undefined, v: string): boolean {
   return list === undefined || list.length === 0 || list.map((x) => x.toLowerCase()).includes(v);
 }
 
 function checkMeasurements(policy: AttestationPolicy, body: TdReport): { image: string } {
-  const mrTd = hex(body.mrTd);
+  const mrTd = toHex(body.mrTd);
   if (!inList(policy.allowedMrtd, mrTd)) throw attestationError('MEASUREMENT_NOT_ALLOWED', `MRTD ${mrTd}`);
   if (policy.allowedRtmr && policy.allowedRtmr.length > 0) {
-    const rt = body.rtmr.map(hex);
+    const rt = body.rtmr.map(toHex);
     const ok = policy.allowedRtmr.some(
       (set) => set.length === 4 && set.every((r, i) => r.toLowerCase() === rt[i]),
     );
     if (!ok) throw attestationError('MEASUREMENT_NOT_ALLOWED', 'RTMR set');
   }
-  const image = hex(imageHash(body));
+  const image = toHex(imageHash(body));
   if (!inList(policy.allowedImageHashes, image)) throw attestationError('IMAGE_NOT_ALLOWED', image);
   return { image };
 }
@@ -129,8 +129,8 @@ export class AttestationVerifier {
         publicKey: cert.publicKey,
         quoteKind: 'fake_tdx',
         imageHash: image,
-        mrTd: hex(body.mrTd),
-        rtmr: body.rtmr.map(hex),
+        mrTd: toHex(body.mrTd),
+        rtmr: body.rtmr.map(toHex),
         expiresAt: cert.notAfter,
       };
     }
@@ -163,8 +163,8 @@ export class AttestationVerifier {
       publicKey: cert.publicKey,
       quoteKind: 'tdx',
       imageHash: image,
-      mrTd: hex(body.mrTd),
-      rtmr: body.rtmr.map(hex),
+      mrTd: toHex(body.mrTd),
+      rtmr: body.rtmr.map(toHex),
       status: verified.status,
       advisoryIds: verified.advisoryIds,
       rootKeyId: verified.rootKeyId,

@@ -3,15 +3,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRatlsIdentity, parseRatlsCertificate, reportDataFor } from '../../tee/cert.ts';
 import { pemCertificates } from '../../tee/collateral.ts';
-import { x509FromDer } from '../../tee/der.ts';
+import { toHex, x509FromDer } from '../../tee/der.ts';
 import { attestationError } from '../../tee/errors.ts';
 import { createFakeIntel, loadFakeIntel, saveFakeIntel } from '../../tee/fake-intel.ts';
 import { fakeTdxReport, isFakeTdxQuote } from '../../tee/fake-tdx.ts';
 import { imageHash, parseTdxQuote } from '../../tee/quote.ts';
 import { fakeIntelSource, fakeTdxSource } from '../../tee/quote-source.ts';
 import type { TdReport } from '../../tee/types.ts';
-
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 function hexArg(name: string, v: string | undefined, len: number): Uint8Array | undefined {
   if (v === undefined) return undefined;
@@ -101,7 +99,7 @@ export async function inspect(argv: string[]): Promise<number> {
     not_before: info.notBefore.toISOString(),
     not_after: info.notAfter.toISOString(),
     valid_now: now >= info.notBefore && now <= info.notAfter,
-    public_key: hex(info.publicKey),
+    public_key: toHex(info.publicKey),
   };
   let body: TdReport | undefined;
   if (values['quote-out']) {
@@ -119,11 +117,11 @@ export async function inspect(argv: string[]): Promise<number> {
     body = q.body;
   }
   if (body) {
-    out.reportdata_binds_key = hex(body.reportData) === hex(reportDataFor(info.publicKey));
-    out.mrtd = hex(body.mrTd);
-    out.rtmr = body.rtmr.map(hex);
-    out.mrconfigid = hex(body.mrConfigId);
-    out.image_hash = hex(imageHash(body));
+    out.reportdata_binds_key = toHex(body.reportData) === toHex(reportDataFor(info.publicKey));
+    out.mrtd = toHex(body.mrTd);
+    out.rtmr = body.rtmr.map(toHex);
+    out.mrconfigid = toHex(body.mrConfigId);
+    out.image_hash = toHex(imageHash(body));
   }
   if (values.json) {
     process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -9,6 +9,7 @@ import {
   type VerifyOptions,
   verifyTdxQuote,
 } from '../../tee/dcap.ts';
+import { toHex } from '../../tee/der.ts';
 import { imageHash, parseTdxQuote, quoteFromFile, tdAttributeFlags } from '../../tee/quote.ts';
 import type { TcbStatus, TdxQuote, VerifiedQuote } from '../../tee/types.ts';
 import type { Command } from '../main.ts';
@@ -39,8 +40,6 @@ const usage = [
   `  ${inspectUsage.split('\n').join('\n  ')}`,
 ].join('\n');
 
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-
 function measurements(q: TdxQuote): Record<string, unknown> {
   const b = q.body;
   const flags = tdAttributeFlags(b.tdAttributes);
@@ -48,23 +47,23 @@ function measurements(q: TdxQuote): Record<string, unknown> {
     version: q.header.version,
     td_report: q.bodyType === 3 ? '1.5' : '1.0',
     declared_size: q.raw.length,
-    tee_tcb_svn: hex(b.teeTcbSvn),
-    mrseam: hex(b.mrSeam),
-    mrtd: hex(b.mrTd),
-    rtmr0: hex(b.rtmr[0]),
-    rtmr1: hex(b.rtmr[1]),
-    rtmr2: hex(b.rtmr[2]),
-    rtmr3: hex(b.rtmr[3]),
-    mrconfigid: hex(b.mrConfigId),
-    mrowner: hex(b.mrOwner),
-    mrownerconfig: hex(b.mrOwnerConfig),
-    td_attributes: hex(b.tdAttributes),
+    tee_tcb_svn: toHex(b.teeTcbSvn),
+    mrseam: toHex(b.mrSeam),
+    mrtd: toHex(b.mrTd),
+    rtmr0: toHex(b.rtmr[0]),
+    rtmr1: toHex(b.rtmr[1]),
+    rtmr2: toHex(b.rtmr[2]),
+    rtmr3: toHex(b.rtmr[3]),
+    mrconfigid: toHex(b.mrConfigId),
+    mrowner: toHex(b.mrOwner),
+    mrownerconfig: toHex(b.mrOwnerConfig),
+    td_attributes: toHex(b.tdAttributes),
     debug: flags.debug,
     sept_ve_disable: flags.septVeDisable,
-    reportdata: hex(b.reportData),
-    image_hash: hex(imageHash(b)),
+    reportdata: toHex(b.reportData),
+    image_hash: toHex(imageHash(b)),
   };
-  if (b.mrServiceTd) out.mrservicetd = hex(b.mrServiceTd);
+  if (b.mrServiceTd) out.mrservicetd = toHex(b.mrServiceTd);
   return out;
 }
 
