@@ -5,6 +5,7 @@ import { createHash, createPublicKey, type KeyObject, verify, type X509Certifica
 import { pemCertificates } from './collateral.ts';
 import {
   type CertFields,
+  type Crl,
   certFields,
   commonName,
   OID_SGX_EXTENSION,
@@ -138,8 +139,7 @@ function checkWindow(from: Date, to: Date | undefined, now: Date, what: string):
 
 const ECDSA_SHA256 = '1.2.840.10045.4.3.2';
 
-function checkCrl(der: Uint8Array, issuer: Cert, now: Date, what: string) {
-  const crl = parseCrl(der);
+function checkCrl(crl: Crl, issuer: Cert, now: Date, what: string): Crl {
   if (!equal(crl.issuer, issuer.f.subject))
     throw attestationError('CRL_INVALID', `${what}: issued by another CA`);
   if (crl.signatureAlgorithm !== ECDSA_SHA256)
@@ -365,18 +365,22 @@ export function verifyTdxQuote(
   const pck: PckExtension = parsePckExtension(sgxExt.value);
 
   // 3. CRLs
-  const rootCrl = checkCrl(collateral.rootCaCrl, root, now, 'Root CA CRL');
+  const rootCrl = checkCrl(parseCrl(collateral.rootCaCrl), root, now, 'Root CA CRL');
   earliest(rootCrl.nextUpdate);
   if (rootCrl.revoked.has(ca.f.serial)) throw attestationError('PCK_REVOKED', 'the PCK CA is revoked');
-  const pckCrlDer = collateral.pckCrls.find((d) => {
+  // The PCK CRL is the one issued by the quote's PCK CA; documents that do not parse are someone else's.
+  let issuedByCa: Crl | undefined;
+  for (const d of collateral.pckCrls) {
     try {
-      return equal(parseCrl(d).issuer, ca.f.subject);
-    } catch {
-      return false;
-    }
-  });
-  if (!pckCrlDer) throw attestationError('CRL_INVALID', `no CRL issued by ${caName}`);
-  const pckCrl = checkCrl(pckCrlDer, ca, now, 'PCK CRL');
+      const crl = parseCrl(d);
+      if (equal(crl.issuer, ca.f.subject)) {
+        issuedByCa = crl;
+        break;
+      }
+    } catch {}
+  }
+  if (!issuedByCa) throw attestationError('CRL_INVALID', `no CRL issued by ${caName}`);
+  const pckCrl = checkCrl(issuedByCa, ca, now, 'PCK CRL');
   earliest(pckCrl.nextUpdate);
   if (pckCrl.revoked.has(leaf.f.serial))
     throw attestationError('PCK_REVOKED', 'the PCK certificate is revoked');
