@@ -273,6 +273,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.state !== 'closed' && this.stream.writableNeedDrain;
   }
 
+  /** Bytes written but not yet taken by the peer (the stream's write buffer). */
+  get bufferedBytes(): number {
+    return this.state === 'closed' ? 0 : this.stream.writableLength;
+  }
+
   /**
    * Resolves when the handshake is done; rejects with the close reason if the connection closes first.
    *

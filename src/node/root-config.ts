@@ -1,6 +1,7 @@
 // What every runner needs from the root: registered proxies, allowed image and model hashes, and the network
 // parameters — read from the root contract on the chain, or, for offline networks and tests, from a JSON file.
 
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { type Address, toNano } from '@ton/core';
 import type { TonClient } from '@ton/ton';
@@ -17,6 +18,8 @@ export interface RootConfig {
   workerHashes: string[];
   modelHashes: string[];
   source: 'chain' | 'file';
+  /** The root contract's address (chain mode), from which contract addresses are derived. */
+  rootAddress?: string;
 }
 
 const hex = (n: bigint) => n.toString(16).padStart(64, '0');
@@ -32,6 +35,7 @@ export async function rootConfigFromChain(client: TonClient, address: Address): 
     workerHashes: st.workerHashes.map(hex),
     modelHashes: st.modelHashes.map(hex),
     source: 'chain',
+    rootAddress: address.toString(),
   };
 }
 
@@ -129,4 +133,57 @@ export function rootConfigFromFile(path: string): RootConfig {
     throw bad(`cannot read ${path}`);
   }
   return rootConfigFromJson(text);
+}
+
+/**
+ * The root config a runner works with, refreshed every `intervalMs` (default 30 s, as the reference's 30–60 s).
+ * Only a higher `version` replaces the current one; `update` fires when it does.
+ *
+ * @example
+ * const root = new RootWatcher(await load(), load); root.start(); root.on('update', (c) => …);
+ */
+export class RootWatcher extends EventEmitter<{ update: [RootConfig]; error: [unknown] }> {
+  private timer: NodeJS.Timeout | undefined;
+  lastRefreshAt = Date.now();
+  lastError: unknown;
+
+  constructor(
+    private config: RootConfig,
+    private readonly load?: () => Promise<RootConfig>,
+    private readonly intervalMs = 30_000,
+  ) {
+    super();
+  }
+
+  get current(): RootConfig {
+    return this.config;
+  }
+
+  /** Replaces the config if `next` is newer (or forced, for tests and file reloads). */
+  set(next: RootConfig, force = false): void {
+    if (!force && next.version <= this.config.version) return;
+    this.config = next;
+    this.emit('update', next);
+  }
+
+  async refresh(): Promise<void> {
+    if (!this.load) return;
+    try {
+      this.set(await this.load());
+      this.lastRefreshAt = Date.now();
+    } catch (err) {
+      this.lastError = err;
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    }
+  }
+
+  start(): void {
+    if (!this.load || this.timer) return;
+    this.timer = setInterval(() => void this.refresh(), this.intervalMs).unref();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
 }

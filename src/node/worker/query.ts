@@ -27,6 +27,9 @@ export interface WorkerQueryOptions {
 
 const enc = new TextEncoder();
 
+/** The answer length a request without max_tokens is capped at (what the client reserves for it). */
+export const DEFAULT_MAX_TOKENS = 1000;
+
 export class WorkerQueries {
   private active = 0;
 
@@ -77,6 +80,30 @@ export class WorkerQueries {
       });
       return t;
     };
+    const answerStatus = async (status: number, message: string) => {
+      const payload = enc.encode(
+        JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: null } }),
+      );
+      const head: TlConstructors['http.response'] = {
+        _: 'http.response',
+        http_version: 'HTTP/1.1',
+        status_code: status,
+        reason: 'Bad Request',
+        headers: [
+          { _: 'http.header', name: 'Content-Type', value: 'application/json' },
+          { _: 'http.header', name: 'X-Cocoon-Worker-Start', value: start.toFixed(6) },
+        ],
+        payload,
+      };
+      await send({
+        _: 'proxy.queryAnswerEx',
+        request_id: q.request_id,
+        answer: encodeTl(head),
+        flags: 1,
+        final_info: finalInfo(zero),
+      });
+      return zero;
+    };
     if (this.active >= this.opts.maxActiveRequests)
       return fail(TonErrorCode.notready, 'too many active queries');
     this.active++;
@@ -95,10 +122,16 @@ export class WorkerQueries {
       try {
         body = validateRequest(path, Buffer.from(req.payload).toString('utf8'));
       } catch (err) {
-        return fail(TonErrorCode.failure, err instanceof Error ? err.message : String(err));
+        // A request no worker would run is the app's mistake: an HTTP 400 it can read, not a worker failure.
+        return answerStatus(400, err instanceof Error ? err.message : String(err));
       }
       if (String(body.model).split('@')[0] !== this.modelName) {
-        return fail(TonErrorCode.failure, `this worker serves ${this.modelName}, not ${String(body.model)}`);
+        return answerStatus(400, `this worker serves ${this.modelName}, not ${String(body.model)}`);
+      }
+      // Usage can never exceed what the client reserved for: the answer is capped at the max_tokens the
+      // reservation assumed (the reference's default of 1000 when the request names none).
+      if (body.max_tokens === undefined && body.max_completion_tokens === undefined) {
+        body.max_tokens = DEFAULT_MAX_TOKENS;
       }
       let res: Awaited<ReturnType<InferenceEngine['request']>>;
       try {
@@ -122,9 +155,9 @@ export class WorkerQueries {
         status_code: res.status,
         reason: res.status === 200 ? 'OK' : 'Error',
         headers: [
-          { name: 'Content-Type', value: res.contentType },
-          { name: 'Transfer-Encoding', value: 'chunked' },
-          { name: 'X-Cocoon-Worker-Start', value: start.toFixed(6) },
+          { _: 'http.header', name: 'Content-Type', value: res.contentType },
+          { _: 'http.header', name: 'Transfer-Encoding', value: 'chunked' },
+          { _: 'http.header', name: 'X-Cocoon-Worker-Start', value: start.toFixed(6) },
         ],
         payload: new Uint8Array(0),
       };

@@ -1,0 +1,483 @@
+// The client's OpenAI-compatible HTTP API (cocoon-reference.md §6.1): POST /v1/chat/completions and
+// /v1/completions through the proxy, GET /v1/models, /stats and /jsonstats. Streams reach the app chunk by
+// chunk as the worker sent them; the usage object gets the nanoTON costs of what the proxy billed; every failure
+// is an OpenAI-shaped JSON error with the right status, within the request's timeout.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseJsonStrict } from '../../openai/validate.ts';
+import { costsOf } from '../../pricing/tokens.ts';
+import { encodeTl } from '../../tl/cocoon.ts';
+import { hasToken, readBody, sendJson, serveStats, toJson } from '../http-util.ts';
+import { ANSWER_ERROR } from '../rpc.ts';
+import type { ClientFinal, ClientNode, HttpResponseHead } from './client.ts';
+
+export interface ClientApiOptions {
+  node: ClientNode;
+  /** Bearer key the app must send on /v1/*; undefined: none (bind to loopback). */
+  apiKey?: string;
+  /** Token of /stats and /jsonstats; undefined: open. */
+  accessToken?: string;
+  defaultMaxCoefficient?: number;
+  defaultMaxTokens?: number;
+  defaultTimeoutS?: number;
+  maxBodyBytes?: number;
+  /** How long a request waits for a proxy connection before 502 (default 5 s). */
+  proxyWaitMs?: number;
+}
+
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, POST, OPTIONS',
+  'access-control-allow-headers': 'Content-Type, Authorization',
+};
+
+const HOP_BY_HOP = new Set(['connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade']);
+
+interface ApiErrorShape {
+  status: number;
+  type: string;
+  code: string | null;
+}
+
+/** The HTTP status and OpenAI error type for an error code from the network. */
+export function httpError(code: number): ApiErrorShape {
+  switch (code) {
+    case ANSWER_ERROR.badRequest:
+    case ANSWER_ERROR.protoviolation:
+      return { status: 400, type: 'invalid_request_error', code: null };
+    case ANSWER_ERROR.insufficientFunds:
+      return { status: 402, type: 'insufficient_quota', code: 'insufficient_quota' };
+    case ANSWER_ERROR.unknownModel:
+      return { status: 404, type: 'invalid_request_error', code: 'model_not_found' };
+    case ANSWER_ERROR.overloaded:
+      return { status: 429, type: 'rate_limit_error', code: 'overloaded' };
+    case ANSWER_ERROR.notready:
+      return { status: 503, type: 'service_unavailable', code: 'no_worker' };
+    case ANSWER_ERROR.timeout:
+      return { status: 504, type: 'timeout', code: 'timeout' };
+    default:
+      return { status: 502, type: 'upstream_error', code: 'upstream_error' };
+  }
+}
+
+function errorBody(message: string, shape: ApiErrorShape, cocoonCode?: number): unknown {
+  return {
+    error: {
+      message,
+      type: shape.type,
+      param: null,
+      code: shape.code,
+      ...(cocoonCode === undefined ? {} : { cocoon_error_code: cocoonCode }),
+    },
+  };
+}
+
+function fail(res: ServerResponse, status: number, message: string, type = 'invalid_request_error'): void {
+  if (res.headersSent) return void res.end();
+  sendJson(res, status, { error: { message, type, param: null, code: null } }, CORS);
+}
+
+const secs = (t: number) => t.toFixed(6);
+
+function header(head: HttpResponseHead, name: string): string | undefined {
+  return head.headers.find((h) => h.name.toLowerCase() === name)?.value;
+}
+
+/** The usage costs (nanoTON, exact) of what the proxy billed, to merge into a `usage` object. */
+function costs(final: ClientFinal, price: bigint): Record<string, bigint> {
+  const t = final.tokens_used;
+  const c = costsOf(
+    {
+      prompt: t.prompt_tokens_used,
+      cached: t.cached_tokens_used,
+      completion: t.completion_tokens_used,
+      reasoning: t.reasoning_tokens_used,
+      total: t.total_tokens_used,
+    },
+    price,
+  );
+  return { ...c, billed_tokens: t.total_tokens_used };
+}
+
+/**
+ * Holds back the SSE events from the first one carrying `usage` to the end, so the final one can get the costs
+ * the proxy reports after the worker's last byte; everything before streams through untouched.
+ */
+export class SseUsageHold {
+  private text = '';
+  private holding = false;
+  private held: string[] = [];
+  private readonly decoder = new TextDecoder();
+
+  /** Feeds bytes; returns the bytes to write to the app now. */
+  push(chunk: Uint8Array): string {
+    this.text += this.decoder.decode(chunk, { stream: true });
+    let out = '';
+    for (;;) {
+      const m = /\r?\n\r?\n/.exec(this.text);
+      if (!m) break;
+      const event = this.text.slice(0, m.index + m[0].length);
+      this.text = this.text.slice(m.index + m[0].length);
+      if (!this.holding && /"usage"\s*:\s*\{/.test(event)) this.holding = true;
+      if (this.holding) this.held.push(event);
+      else out += event;
+    }
+    return out;
+  }
+
+  /** The held events with `extra` merged into each usage object, plus any unterminated tail. */
+  finish(extra: Record<string, unknown> | undefined): string {
+    const tail = this.text + this.decoder.decode();
+    this.text = '';
+    const events = this.held.splice(0);
+    if (!extra) return events.join('') + tail;
+    return (
+      events
+        .map((ev) =>
+          ev.replace(/^data: ?(\{.*\})[ \t\r]*$/m, (line, json: string) => {
+            try {
+              const v = JSON.parse(json) as { usage?: Record<string, unknown> | null };
+              if (!v.usage || typeof v.usage !== 'object') return line;
+              Object.assign(v.usage, extra);
+              return `data: ${toJson(v)}`;
+            } catch {
+              return line;
+            }
+          }),
+        )
+        .join('') + tail
+    );
+  }
+}
+
+function readExtensions(
+  body: Record<string, unknown>,
+  o: Required<Pick<ClientApiOptions, 'defaultMaxCoefficient' | 'defaultMaxTokens' | 'defaultTimeoutS'>>,
+) {
+  const uint = (k: string, d: number): number => {
+    const v = body[k];
+    delete body[k];
+    if (v === undefined) return d;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > 0x7fffffff) {
+      throw new TypeError(`${k} must be a non-negative integer`);
+    }
+    return v;
+  };
+  const maxCoefficient = uint('max_coefficient', o.defaultMaxCoefficient);
+  const t = body.timeout;
+  delete body.timeout;
+  if (t !== undefined && (typeof t !== 'number' || !(t > 0) || t > 86_400)) {
+    throw new TypeError('timeout must be a number of seconds in (0, 86400]');
+  }
+  const timeoutS = (t as number | undefined) ?? o.defaultTimeoutS;
+  const debug = body.enable_debug;
+  delete body.enable_debug;
+  if (debug !== undefined && typeof debug !== 'boolean')
+    throw new TypeError('enable_debug must be a boolean');
+  const guid = body.request_guid;
+  delete body.request_guid;
+  if (guid !== undefined && typeof guid !== 'string') throw new TypeError('request_guid must be a string');
+  // max_completion_tokens wins over max_tokens (the reference drops max_tokens then); neither: the default is
+  // written into the request so the answer can never outgrow what is reserved for it.
+  let maxTokens: number;
+  const mct = body.max_completion_tokens;
+  const mt = body.max_tokens;
+  const check = (v: unknown, k: string) => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > 0x7fffffff) {
+      throw new TypeError(`${k} must be a non-negative integer`);
+    }
+    return v;
+  };
+  if (mct !== undefined) {
+    maxTokens = check(mct, 'max_completion_tokens');
+    delete body.max_tokens;
+  } else if (mt !== undefined) {
+    maxTokens = check(mt, 'max_tokens');
+  } else {
+    maxTokens = o.defaultMaxTokens;
+    body.max_tokens = maxTokens;
+  }
+  return {
+    maxCoefficient,
+    timeoutS,
+    enableDebug: debug === true,
+    requestGuid: guid as string | undefined,
+    maxTokens,
+  };
+}
+
+/**
+ * @example
+ * const server = clientApi({ node });
+ * await listenApi(server, 10000);
+ */
+export function clientApi(opts: ClientApiOptions): Server {
+  const { node } = opts;
+  const o = {
+    defaultMaxCoefficient: opts.defaultMaxCoefficient ?? 4000,
+    defaultMaxTokens: opts.defaultMaxTokens ?? 1000,
+    defaultTimeoutS: opts.defaultTimeoutS ?? 120,
+  };
+  const debugLog = new Map<string, unknown>();
+
+  async function models(res: ServerResponse): Promise<void> {
+    const types = await node.workerTypes(opts.proxyWaitMs ?? 5000);
+    const price = node.root.current.params.pricePerToken;
+    sendJson(
+      res,
+      200,
+      {
+        object: 'list',
+        data: types.types.map((t) => {
+          const coefs = t.workers.map((w) => w.coefficient);
+          return {
+            id: t.name,
+            object: 'model',
+            created: 0,
+            owned_by: 'cocoon',
+            active_workers: t.workers.length,
+            coefficient_min: coefs.length ? Math.min(...coefs) : 0,
+            coefficient_max: coefs.length ? Math.max(...coefs) : 0,
+            price_per_token: price,
+            workers: t.workers.map((w) => ({
+              coefficient: w.coefficient,
+              running_requests: w.active_requests,
+              max_running_requests: w.max_active_requests,
+            })),
+          };
+        }),
+      },
+      CORS,
+    );
+  }
+
+  async function completion(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const clientStart = Date.now() / 1000;
+    const raw = await readBody(req, opts.maxBodyBytes ?? 16 * 1024 * 1024).catch(() => null);
+    if (raw === null) return fail(res, 408, 'the request body did not arrive in time');
+    if (raw === undefined) return fail(res, 413, 'the request body is too large');
+    let body: Record<string, unknown>;
+    let ext: ReturnType<typeof readExtensions>;
+    try {
+      const v = parseJsonStrict(raw.toString('utf8'));
+      if (typeof v !== 'object' || v === null || Array.isArray(v))
+        throw new TypeError('the body must be a JSON object');
+      body = v as Record<string, unknown>;
+      if (typeof body.model !== 'string' || body.model === '')
+        throw new TypeError('model must be a non-empty string');
+      ext = readExtensions(body, o);
+    } catch (err) {
+      return fail(res, 400, (err as Error).message);
+    }
+    const payload = Buffer.from(JSON.stringify(body));
+    const query = encodeTl({
+      _: 'http.request',
+      method: 'POST',
+      url: path,
+      http_version: 'HTTP/1.1',
+      headers: [
+        { _: 'http.header', name: 'Content-Type', value: 'application/json' },
+        { _: 'http.header', name: 'Content-Length', value: String(payload.length) },
+      ],
+      payload,
+    });
+    let session: Awaited<ReturnType<ClientNode['session']>>;
+    try {
+      session = await node.session(opts.proxyWaitMs ?? 5000);
+    } catch (err) {
+      return sendJson(
+        res,
+        502,
+        errorBody((err as Error).message, { status: 502, type: 'upstream_error', code: 'no_proxy' }),
+        CORS,
+      );
+    }
+    const price = node.root.current.params.pricePerToken;
+    let stream = false;
+    let status = 200;
+    let headers: Record<string, string> = {};
+    let hold: SseUsageHold | undefined;
+    const buffered: Uint8Array[] = [];
+    let ended = false;
+    const timing = (final: ClientFinal | undefined, head: HttpResponseHead | undefined) => {
+      const t: Record<string, string> = { 'X-Cocoon-Client-Start': secs(clientStart) };
+      const ps = head && header(head, 'x-cocoon-proxy-start');
+      const ws = head && header(head, 'x-cocoon-worker-start');
+      if (ps) t['X-Cocoon-Proxy-Start'] = ps;
+      if (ws) t['X-Cocoon-Worker-Start'] = ws;
+      if (final?.proxy_end_time) t['X-Cocoon-Proxy-End'] = secs(final.proxy_end_time);
+      if (final?.worker_end_time) t['X-Cocoon-Worker-End'] = secs(final.worker_end_time);
+      return t;
+    };
+    const debugOf = (final: ClientFinal | undefined) => ({
+      client: { start: clientStart, end: Date.now() / 1000 },
+      proxy: final?.proxy_debug ?? null,
+      worker: final?.worker_debug ?? null,
+    });
+    let headSeen: HttpResponseHead | undefined;
+    const end = (final: ClientFinal | undefined) => {
+      if (ended) return;
+      ended = true;
+      if (ext.enableDebug && ext.requestGuid) {
+        debugLog.set(ext.requestGuid, debugOf(final));
+        if (debugLog.size > 100) debugLog.delete(debugLog.keys().next().value as string);
+      }
+      const extra = final
+        ? { ...costs(final, price), ...(ext.enableDebug ? { debug: debugOf(final) } : {}) }
+        : undefined;
+      if (stream) {
+        res.end(hold?.finish(extra) ?? '');
+        return;
+      }
+      let out = Buffer.concat(buffered);
+      const json = /json/i.test(headers['content-type'] ?? '');
+      if (extra && json && status === 200) {
+        try {
+          const v = JSON.parse(out.toString('utf8')) as { usage?: Record<string, unknown> };
+          if (v.usage && typeof v.usage === 'object') Object.assign(v.usage, extra);
+          out = Buffer.from(toJson(v));
+        } catch {
+          // not one JSON value: the body goes out as the worker sent it
+        }
+      }
+      res.writeHead(status, {
+        ...headers,
+        ...timing(final, headSeen),
+        'X-Cocoon-Client-End': secs(Date.now() / 1000),
+        'content-length': String(out.length),
+        ...CORS,
+      });
+      res.end(out);
+    };
+    const abandon = node.run(
+      session,
+      {
+        model: body.model as string,
+        query,
+        maxCoefficient: ext.maxCoefficient,
+        maxTokens: ext.maxTokens,
+        timeoutS: ext.timeoutS,
+        enableDebug: ext.enableDebug,
+      },
+      {
+        onHead(head, final) {
+          headSeen = head;
+          status = head.status_code;
+          headers = {};
+          for (const h of head.headers) {
+            const k = h.name.toLowerCase();
+            if (!HOP_BY_HOP.has(k) && !k.startsWith('x-cocoon-')) headers[k] = h.value;
+          }
+          stream = /text\/event-stream/i.test(headers['content-type'] ?? '');
+          if (stream) {
+            hold = new SseUsageHold();
+            res.writeHead(status, {
+              ...headers,
+              ...timing(undefined, head),
+              'cache-control': 'no-cache',
+              ...CORS,
+            });
+            res.flushHeaders();
+            const now = hold.push(head.payload);
+            if (now) res.write(now);
+          } else {
+            buffered.push(head.payload);
+          }
+          if (final) end(final);
+        },
+        onPart(data, final) {
+          if (stream) {
+            const now = (hold as SseUsageHold).push(data);
+            if (now) res.write(now);
+          } else {
+            buffered.push(Uint8Array.from(data));
+          }
+          if (final) end(final);
+        },
+        onError(code, message, final) {
+          if (ended) return;
+          const shape = httpError(code);
+          if (stream) {
+            // Headers are out: the stream ends with an error event the OpenAI SDKs raise as an APIError.
+            ended = true;
+            const tail = hold?.finish(undefined) ?? '';
+            res.end(`${tail}data: ${toJson(errorBody(message, shape, code))}\n\n`);
+            return;
+          }
+          ended = true;
+          sendJson(res, shape.status, errorBody(message, shape, code), {
+            ...CORS,
+            ...timing(final, headSeen),
+          });
+        },
+      },
+    );
+    res.on('close', () => {
+      if (!ended) {
+        ended = true;
+        abandon();
+      }
+    });
+  }
+
+  return createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://client');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(200, CORS);
+      res.end();
+      return;
+    }
+    if (
+      serveStats(req, res, url, {
+        title: 'Cocoon client',
+        accessToken: opts.accessToken,
+        stats: () => node.jsonStats(),
+      })
+    )
+      return;
+    if (url.pathname === '/request/debuglogentry') {
+      if (!hasToken(req, url, opts.accessToken)) return fail(res, 401, 'access token required', 'auth_error');
+      const e = debugLog.get(url.searchParams.get('request_guid') ?? '');
+      return e ? sendJson(res, 200, e) : fail(res, 404, 'no debug entry for that request_guid', 'not_found');
+    }
+    if (url.pathname.startsWith('/v1/') && opts.apiKey !== undefined) {
+      const auth = req.headers.authorization ?? '';
+      if (auth !== `Bearer ${opts.apiKey}`) {
+        return fail(res, 401, 'invalid or missing API key (Authorization: Bearer …)', 'invalid_api_key');
+      }
+    }
+    const route = `${req.method} ${url.pathname}`;
+    const done = (p: Promise<void>) =>
+      p.catch((err: unknown) => {
+        const m = err instanceof Error ? err.message : String(err);
+        if (!res.headersSent) {
+          const shape = /no proxy|NOT_READY/i.test(m)
+            ? { status: 502, type: 'upstream_error', code: 'no_proxy' }
+            : httpError(0);
+          sendJson(res, shape.status, errorBody(m, shape), CORS);
+        } else res.end();
+      });
+    if (route === 'GET /v1/models') return void done(models(res));
+    if (route === 'POST /v1/chat/completions') return void done(completion(req, res, '/v1/chat/completions'));
+    if (route === 'POST /v1/completions') return void done(completion(req, res, '/v1/completions'));
+    if (
+      url.pathname === '/v1/chat/completions' ||
+      url.pathname === '/v1/completions' ||
+      url.pathname === '/v1/models'
+    ) {
+      return fail(res, 405, `${req.method} is not allowed on ${url.pathname}`);
+    }
+    fail(res, 404, `no route ${req.method} ${url.pathname}`, 'not_found');
+  });
+}
+
+export function listenApi(server: Server, port: number, host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}

@@ -1,0 +1,324 @@
+// The client runner's network side (cocoon-reference.md §4.1, §4.3): holds a connection to a proxy from the
+// root config (RA-TLS, the proxy's attestation and image hash checked), authorises (short auth with its secret,
+// long auth otherwise), sends `client.runQueryEx` and hands the streamed answer to the caller. It has its own
+// timeout for every request and ends requests at once when their proxy connection drops.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { ProtocolError } from '../../errors.ts';
+import type { Connection } from '../../net/connection.ts';
+import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
+import { decodeTl } from '../../tl/cocoon.ts';
+import type { TlConstructors, TlTypes } from '../../tl/cocoon-api.gen.ts';
+import { childScAddress, proxyScAddress } from '../addresses.ts';
+import { type NodeIdentity, verifierFor } from '../identity.ts';
+import { ProxyLinks, type ProxySession } from '../proxy-link.ts';
+import type { RootWatcher } from '../root-config.ts';
+import { ANSWER_ERROR, call, idHex, PROTO_MAX, PROTO_MIN, sendTl } from '../rpc.ts';
+
+export type ClientFinal = NonNullable<TlConstructors['client.queryAnswerEx']['final_info']>;
+export type HttpResponseHead = TlConstructors['http.response'];
+
+export interface ClientNodeOptions {
+  root: RootWatcher;
+  identity: NodeIdentity;
+  /** The client's owner address (its wallet), which the proxy accounts by. */
+  ownerAddress: string;
+  /** Short-auth secret; its SHA-256 is what the proxy knows (default empty, as the reference). */
+  secret?: string;
+  /** How the proxy must attest (default `tdx`; `fake_tdx` only for local networks, chosen explicitly). */
+  proxyPolicy?: AttestationPolicy['kind'] | AttestationPolicy;
+  checkProxyHashes?: boolean;
+  proxyConnections?: number;
+  maxPowDifficulty?: number;
+  log?: (line: string) => void;
+}
+
+export interface QueryRequest {
+  model: string;
+  /** The serialized `http.request`. */
+  query: Uint8Array;
+  maxCoefficient: number;
+  maxTokens: number;
+  timeoutS: number;
+  enableDebug?: boolean;
+}
+
+/** How a running query reports back; exactly one of `onError` or a part/head with `final` ends it. */
+export interface QueryCallbacks {
+  onHead(head: HttpResponseHead, final: ClientFinal | undefined): void;
+  onPart(data: Uint8Array, final: ClientFinal | undefined): void;
+  onError(code: number, message: string, final: ClientFinal | undefined): void;
+}
+
+interface Pending {
+  cb: QueryCallbacks;
+  timer: NodeJS.Timeout;
+  headSeen: boolean;
+}
+
+interface ClientSession extends ProxySession {
+  proxyParams: TlConstructors['client.connectedToProxy']['params'];
+  clientScAddress: string;
+  pending: Map<string, Pending>;
+  /** Tokens the proxy says this client has used (never allowed to go down). */
+  usedTokens: bigint;
+}
+
+export class ClientNode {
+  readonly stats = { requests: 0, success: 0, failed: 0, tokens: 0n, bytes: 0 };
+  private readonly links: ProxyLinks<ClientSession>;
+
+  constructor(private readonly opts: ClientNodeOptions) {
+    const o: ConstructorParameters<typeof ProxyLinks<ClientSession>>[0] = {
+      root: opts.root,
+      side: 'clients',
+      count: opts.proxyConnections ?? 1,
+      identity: opts.identity,
+      verifier: verifierFor(opts.proxyPolicy ?? 'tdx'),
+      checkHashes: opts.checkProxyHashes !== false,
+      handshake: (conn, peer, address) => this.handshake(conn, peer, address),
+      log: (l) => opts.log?.(`client: ${l}`),
+    };
+    if (opts.maxPowDifficulty !== undefined) o.maxPowDifficulty = opts.maxPowDifficulty;
+    this.links = new ProxyLinks(o);
+    this.links.on('down', (s, reason) => {
+      for (const [key, p] of [...s.pending]) {
+        s.pending.delete(key);
+        clearTimeout(p.timer);
+        this.stats.failed++;
+        p.cb.onError(
+          ANSWER_ERROR.failure,
+          `the connection to the proxy was lost${reason ? `: ${reason.message}` : ''}`,
+          undefined,
+        );
+      }
+    });
+  }
+
+  get root(): RootWatcher {
+    return this.opts.root;
+  }
+
+  get sessions(): ClientSession[] {
+    return this.links.sessions();
+  }
+
+  start(): void {
+    this.links.start();
+  }
+
+  close(): void {
+    this.links.close();
+  }
+
+  waitReady(timeoutMs = 30_000): Promise<ClientSession> {
+    return this.links.waitReady(timeoutMs);
+  }
+
+  /** The first ready proxy session, waiting up to `waitMs` for one. */
+  async session(waitMs = 0): Promise<ClientSession> {
+    const s = this.links.first();
+    if (s) return s;
+    return this.links.waitReady(waitMs);
+  }
+
+  private async handshake(conn: Connection, peer: PeerAttestation, address: string): Promise<ClientSession> {
+    const root = this.opts.root.current;
+    const r = await call(conn, {
+      _: 'client.connectToProxy',
+      params: {
+        _: 'client.params',
+        flags: 3,
+        client_owner_address: this.opts.ownerAddress,
+        is_test: root.params.isTest,
+        min_proto_version: PROTO_MIN,
+        max_proto_version: PROTO_MAX,
+      },
+      min_config_version: root.version,
+    });
+    const p = r.params;
+    if (p.is_test !== root.params.isTest)
+      throw new ProtocolError('HANDSHAKE_FAILED', 'test/production mismatch');
+    if ((p.proto_version ?? 0) < PROTO_MIN || (p.proto_version ?? 0) > PROTO_MAX) {
+      throw new ProtocolError('HANDSHAKE_FAILED', `proxy chose protocol ${p.proto_version}`);
+    }
+    if (!Buffer.from(p.proxy_public_key).equals(Buffer.from(peer.publicKey))) {
+      throw new ProtocolError('HANDSHAKE_FAILED', 'the proxy signs with another key than its certificate');
+    }
+    const proxySc = proxyScAddress(root, p.proxy_owner_address, p.proxy_public_key);
+    if (proxySc !== p.proxy_sc_address) {
+      throw new ProtocolError(
+        'HANDSHAKE_FAILED',
+        `proxy contract ${p.proxy_sc_address}, expected ${proxySc}`,
+      );
+    }
+    const clientSc = childScAddress('client', root, proxySc, this.opts.ownerAddress, p.proxy_public_key);
+    if (clientSc !== r.client_sc_address) {
+      throw new ProtocolError(
+        'HANDSHAKE_FAILED',
+        `client contract ${r.client_sc_address}, expected ${clientSc}`,
+      );
+    }
+    const secret = Buffer.from(this.opts.secret ?? '');
+    let auth: TlTypes['client.AuthorizationWithProxy'];
+    if (
+      r.auth._ === 'client.proxyConnectionAuthShort' &&
+      createHash('sha256').update(secret).digest().equals(Buffer.from(r.auth.secret_hash))
+    ) {
+      auth = await call(conn, { _: 'client.authorizeWithProxyShort', data: secret });
+    } else {
+      auth = await call(conn, { _: 'client.authorizeWithProxyLong' }, 300_000);
+    }
+    if (auth._ === 'client.authorizationWithProxyFailed') {
+      throw new ProtocolError('AUTH_FAILED', `the proxy refused authorisation: ${auth.error}`);
+    }
+    const session: ClientSession = {
+      conn,
+      address,
+      peer,
+      proxyParams: p,
+      clientScAddress: clientSc,
+      pending: new Map(),
+      usedTokens: auth.max_tokens,
+      onMessage: (data) => this.onMessage(session, data),
+    };
+    return session;
+  }
+
+  private onMessage(s: ClientSession, data: Uint8Array): void {
+    let m: ReturnType<typeof decodeTl>;
+    try {
+      m = decodeTl(data);
+    } catch (err) {
+      s.conn.close(new ProtocolError('PROTOVIOLATION', `bad message: ${String(err)}`));
+      return;
+    }
+    switch (m._) {
+      case 'client.queryAnswerEx':
+      case 'client.queryAnswerPartEx':
+      case 'client.queryAnswerErrorEx': {
+        const key = idHex(m.request_id);
+        const p = s.pending.get(key);
+        if (!p) return; // ended here already (own timeout)
+        const final = m.flags & 1 ? m.final_info : undefined;
+        if (m._ === 'client.queryAnswerErrorEx' || final) {
+          s.pending.delete(key);
+          clearTimeout(p.timer);
+          if (final) this.stats.tokens += final.tokens_used.total_tokens_used;
+        }
+        if (m._ === 'client.queryAnswerErrorEx') {
+          this.stats.failed++;
+          p.cb.onError(m.error_code, m.error, final);
+        } else if (m._ === 'client.queryAnswerEx') {
+          if (p.headSeen) {
+            s.conn.close(new ProtocolError('PROTOVIOLATION', 'a second answer head'));
+            return;
+          }
+          p.headSeen = true;
+          let head: ReturnType<typeof decodeTl>;
+          try {
+            head = decodeTl(m.answer);
+          } catch {
+            head = { _: 'tcp.ping', id: 0n };
+          }
+          if (head._ !== 'http.response') {
+            s.pending.delete(key);
+            clearTimeout(p.timer);
+            this.stats.failed++;
+            p.cb.onError(ANSWER_ERROR.protoviolation, 'the answer is not an HTTP response', final);
+            return;
+          }
+          if (final) this.stats.success++;
+          p.cb.onHead(head, final);
+        } else {
+          if (!p.headSeen) {
+            s.conn.close(new ProtocolError('PROTOVIOLATION', 'an answer part before its head'));
+            return;
+          }
+          this.stats.bytes += m.answer.length;
+          if (final) this.stats.success++;
+          p.cb.onPart(m.answer, final);
+        }
+        return;
+      }
+      case 'proxy.clientRequestPayment':
+        if (m.max_tokens < s.usedTokens) {
+          s.conn.close(new ProtocolError('ROLLBACK_DETECTED', 'the proxy lowered what this client used'));
+          return;
+        }
+        s.usedTokens = m.max_tokens;
+        return;
+      default:
+        s.conn.close(new ProtocolError('PROTOVIOLATION', `unexpected message ${m._} from the proxy`));
+    }
+  }
+
+  /**
+   * Sends a query through the first ready proxy. Returns a function that abandons it (the app went away);
+   * the answer keeps streaming into nothing and is billed as usual, since the protocol has no cancel.
+   */
+  run(s: ClientSession, q: QueryRequest, cb: QueryCallbacks): () => void {
+    this.stats.requests++;
+    const requestId = randomBytes(32);
+    const key = idHex(requestId);
+    const p: Pending = {
+      cb,
+      headSeen: false,
+      timer: setTimeout(() => {
+        if (s.pending.get(key) !== p) return;
+        s.pending.delete(key);
+        this.stats.failed++;
+        cb.onError(ANSWER_ERROR.timeout, `no answer within ${q.timeoutS} s (timeout in client)`, undefined);
+      }, q.timeoutS * 1000),
+    };
+    p.timer.unref();
+    s.pending.set(key, p);
+    try {
+      sendTl(s.conn, {
+        _: 'client.runQueryEx',
+        model_name: q.model,
+        query: q.query,
+        max_coefficient: q.maxCoefficient,
+        max_tokens: q.maxTokens,
+        timeout: q.timeoutS * 0.95,
+        request_id: requestId,
+        min_config_version: this.opts.root.current.version,
+        flags: q.enableDebug ? 1 : 0,
+        ...(q.enableDebug ? { enable_debug: true } : {}),
+      });
+    } catch (err) {
+      s.pending.delete(key);
+      clearTimeout(p.timer);
+      this.stats.failed++;
+      cb.onError(ANSWER_ERROR.failure, `could not send the request: ${(err as Error).message}`, undefined);
+    }
+    return () => {
+      if (s.pending.get(key) === p) {
+        // Keep listening so the final info still counts; just stop reporting.
+        p.cb = { onHead() {}, onPart() {}, onError() {} };
+      }
+    };
+  }
+
+  /** The worker types the proxy offers (enabled workers per model). */
+  async workerTypes(waitMs = 10_000): Promise<TlTypes['client.WorkerTypesV2']> {
+    const s = await this.session(waitMs);
+    return call(s.conn, { _: 'client.getWorkerTypesV2' }, 10_000);
+  }
+
+  jsonStats(): Record<string, unknown> {
+    return {
+      status: { owner_address: this.opts.ownerAddress, root_version: this.opts.root.current.version },
+      stats: { ...this.stats },
+      proxies: this.sessions.map((s) => ({
+        address: s.address,
+        proxy_sc_address: s.proxyParams.proxy_sc_address,
+        client_sc_address: s.clientScAddress,
+        image_hash: s.peer.imageHash,
+        attestation: s.peer.quoteKind,
+        used_tokens: s.usedTokens,
+        running: s.pending.size,
+      })),
+    };
+  }
+}

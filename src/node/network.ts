@@ -1,0 +1,197 @@
+// A whole Cocoon network in one process: a proxy, N workers, a client and its OpenAI API, all over real RA-TLS
+// sockets on loopback. `cocoon up` runs it on the devnet's root contract; tests and `cocoon bench e2e` run it
+// on a root config in memory (the reference's fake-TON mode).
+
+import { createHash } from 'node:crypto';
+import type { Server } from 'node:http';
+import { defaultParams } from '../chain/root.ts';
+import type { InferenceEngine } from '../openai/engine.ts';
+import { FAKE_TDX_IMAGE_HASH } from '../tee/fake-tdx.ts';
+import { clientApi, listenApi } from './client/api.ts';
+import { ClientNode } from './client/client.ts';
+import { createNodeIdentity, type NodeIdentity, type TeeMode } from './identity.ts';
+import { type ClientFunds, ProxyNode } from './proxy/proxy.ts';
+import { type RootConfig, RootWatcher } from './root-config.ts';
+import { WorkerNode } from './worker/node.ts';
+
+export interface LocalWorker {
+  engine: InferenceEngine;
+  /** Model spec; default the engine's first model. */
+  model?: string;
+  coefficient?: number;
+  maxActiveRequests?: number;
+}
+
+export interface LocalNetworkOptions {
+  workers: LocalWorker[];
+  /** Quotes nodes present (default `fake_tdx`: forgeable, local networks only). */
+  tee?: TeeMode;
+  host?: string;
+  /** 0 (default) picks free ports. */
+  ports?: {
+    api?: number;
+    proxyWorkers?: number;
+    proxyClients?: number;
+    proxyStats?: number;
+    workerStats?: number;
+  };
+  /**
+   * The root the nodes read. Called once the proxy listens, with its two addresses (workers, clients) and the
+   * hashes a local network allows; default: a root config in memory.
+   */
+  root?: (
+    proxy: { workers: string; clients: string },
+    allow: { images: string[]; models: string[] },
+  ) => Promise<RootWatcher>;
+  apiKey?: string;
+  accessToken?: string;
+  clientFunds?: (owner: string) => ClientFunds;
+  clientOwner?: string;
+  proxyOwner?: string;
+  workerOwner?: (i: number) => string;
+  /** PoW bits the proxy demands (default 20; tests use fewer). */
+  powDifficulty?: number;
+  log?: (line: string) => void;
+}
+
+export interface LocalNetwork {
+  root: RootWatcher;
+  proxy: ProxyNode;
+  workers: WorkerNode[];
+  client: ClientNode;
+  api: Server;
+  /** `http://host:port/v1` */
+  apiUrl: string;
+  identities: { proxy: NodeIdentity; workers: NodeIdentity[]; client: NodeIdentity };
+  close(): Promise<void>;
+}
+
+// Placeholder owners for a local network without wallets (raw addresses of recognisable hashes).
+const owner = (label: string) => `0:${createHash('sha256').update(label).digest('hex')}`;
+
+/** A root config for a local network: test params, the proxy's addresses, the allowed hashes. */
+export function localRootConfig(
+  proxy: { workers: string; clients: string },
+  allow: { images: string[]; models: string[] },
+): RootConfig {
+  return {
+    version: 1,
+    params: defaultParams(),
+    proxies: [{ seqno: 1, address: proxy }],
+    proxyHashes: allow.images,
+    workerHashes: allow.images,
+    modelHashes: allow.models,
+    source: 'file',
+  };
+}
+
+/**
+ * Starts a network; resolves once the client has a ready proxy and every worker is connected.
+ *
+ * @example
+ * const net = await startLocalNetwork({ workers: [{ engine }] });
+ * await fetch(`${net.apiUrl}/models`);
+ * await net.close();
+ */
+export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<LocalNetwork> {
+  const tee = opts.tee ?? 'fake_tdx';
+  const host = opts.host ?? '127.0.0.1';
+  const ports = opts.ports ?? {};
+  const policy = tee;
+  const [proxyId, clientId, ...workerIds] = await Promise.all([
+    createNodeIdentity({ tee }),
+    createNodeIdentity({ tee }),
+    ...opts.workers.map(() => createNodeIdentity({ tee })),
+  ]);
+  if (!proxyId || !clientId) throw new Error('unreachable');
+  const models = await Promise.all(
+    opts.workers.map(async (w) => w.model ?? (await w.engine.health()).models[0] ?? 'model'),
+  );
+  const allow = {
+    images: [FAKE_TDX_IMAGE_HASH],
+    models: [...new Set(models)].map((m) => createHash('sha256').update(m).digest('hex')),
+  };
+  // The proxy starts on a placeholder root; the real one (with its own addresses) replaces it below.
+  const placeholder = new RootWatcher(localRootConfig({ workers: '', clients: '' }, allow));
+  const proxyOpts: ConstructorParameters<typeof ProxyNode>[0] = {
+    root: placeholder,
+    identity: proxyId,
+    ownerAddress: opts.proxyOwner ?? owner('proxy owner'),
+    workerPolicy: policy,
+    clientPolicy: 'any',
+    host,
+    workerPort: ports.proxyWorkers ?? 0,
+    clientPort: ports.proxyClients ?? 0,
+  };
+  if (ports.proxyStats !== undefined) proxyOpts.statsPort = ports.proxyStats;
+  if (opts.accessToken) proxyOpts.accessToken = opts.accessToken;
+  if (opts.clientFunds) proxyOpts.clientFunds = opts.clientFunds;
+  if (opts.powDifficulty !== undefined) proxyOpts.powDifficulty = opts.powDifficulty;
+  if (opts.log) proxyOpts.log = opts.log;
+  const proxy = new ProxyNode(proxyOpts);
+  await proxy.start();
+  const addresses = { workers: `${host}:${proxy.ports.workers}`, clients: `${host}:${proxy.ports.clients}` };
+  const root = opts.root
+    ? await opts.root(addresses, allow)
+    : new RootWatcher(localRootConfig(addresses, allow));
+  placeholder.set(root.current, true);
+  root.on('update', (c) => placeholder.set(c, true));
+
+  const workers = opts.workers.map((w, i) => {
+    const o: ConstructorParameters<typeof WorkerNode>[0] = {
+      root,
+      identity: workerIds[i] as NodeIdentity,
+      engine: w.engine,
+      model: models[i] as string,
+      ownerAddress: opts.workerOwner?.(i) ?? owner(`worker owner ${i}`),
+      proxyPolicy: policy,
+    };
+    if (w.coefficient !== undefined) o.coefficient = w.coefficient;
+    if (w.maxActiveRequests !== undefined) o.maxActiveRequests = w.maxActiveRequests;
+    if (i === 0 && ports.workerStats !== undefined) o.statsPort = ports.workerStats;
+    if (opts.accessToken) o.accessToken = opts.accessToken;
+    if (opts.log) o.log = opts.log;
+    return new WorkerNode(o);
+  });
+  const clientOpts: ConstructorParameters<typeof ClientNode>[0] = {
+    root,
+    identity: clientId,
+    ownerAddress: opts.clientOwner ?? owner('client owner'),
+    proxyPolicy: policy,
+  };
+  if (opts.log) clientOpts.log = opts.log;
+  const client = new ClientNode(clientOpts);
+  const apiOpts: Parameters<typeof clientApi>[0] = { node: client };
+  if (opts.apiKey) apiOpts.apiKey = opts.apiKey;
+  if (opts.accessToken) apiOpts.accessToken = opts.accessToken;
+  const api = clientApi(apiOpts);
+  const ids = [proxyId, clientId, ...workerIds];
+  const close = async () => {
+    api.closeAllConnections();
+    await new Promise<void>((r) => api.close(() => r()));
+    client.close();
+    await Promise.all(workers.map((w) => w.close()));
+    await proxy.close();
+    root.close();
+    for (const id of ids) id.refresher.close();
+  };
+  try {
+    await Promise.all(workers.map((w) => w.start()));
+    client.start();
+    const port = await listenApi(api, ports.api ?? 0, host);
+    await Promise.all([client.waitReady(30_000), ...workers.map((w) => w.waitReady(30_000))]);
+    return {
+      root,
+      proxy,
+      workers,
+      client,
+      api,
+      apiUrl: `http://${host}:${port}/v1`,
+      identities: { proxy: proxyId, workers: workerIds as NodeIdentity[], client: clientId },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

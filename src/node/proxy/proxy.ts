@@ -1,0 +1,971 @@
+// The proxy runner (cocoon-reference.md §4.1–§4.3, §8): accepts workers and clients over RA-TLS, runs both
+// handshakes, routes each request to a worker, relays the answer as it streams, and meters it. Unlike the
+// reference it always answers — every failure reaches the client as a `*Ex` error — retries on another worker
+// when one fails before its first byte, ends a request at once when its worker goes away mid-stream, and has
+// its own alarm for the request's timeout.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { toNano } from '@ton/core';
+import { CocoonError, ProtocolError } from '../../errors.ts';
+import { Connection } from '../../net/connection.ts';
+import { RatlsServer } from '../../net/ratls.ts';
+import { reservationFor, tokensAvailable } from '../../pricing/tokens.ts';
+import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
+import { decodeTl, encodeTl } from '../../tl/cocoon.ts';
+import type { TlConstructors, TlFunctions, TlTypes } from '../../tl/cocoon-api.gen.ts';
+import { childScAddress, proxyScAddress } from '../addresses.ts';
+import { serveStats } from '../http-util.ts';
+import type { NodeIdentity } from '../identity.ts';
+import { verifierFor } from '../identity.ts';
+import type { RootConfig, RootWatcher } from '../root-config.ts';
+import { ANSWER_ERROR, dispatchQueries, idHex, negotiate, sendTl } from '../rpc.ts';
+import { newScore, type PoolWorker, pick, recordOutcome } from './pool.ts';
+
+type TokensUsed = TlConstructors['tokensUsed'];
+type WorkerFinal = NonNullable<TlConstructors['proxy.queryAnswerEx']['final_info']>;
+type ClientFinal = NonNullable<TlConstructors['client.queryAnswerEx']['final_info']>;
+
+/** What the proxy knows of a client's funds until on-chain accounting takes over. */
+export interface ClientFunds {
+  balance: bigint;
+  stake: bigint;
+}
+
+export interface ProxyNodeOptions {
+  root: RootWatcher;
+  identity: NodeIdentity;
+  /** TON address that owns the proxy contract. */
+  ownerAddress: string;
+  /** How workers must attest (default `tdx`; `fake_tdx` for local networks, chosen explicitly). */
+  workerPolicy?: AttestationPolicy['kind'] | AttestationPolicy;
+  /** How clients must attest (default `any`, as the reference: clients run outside TEEs). */
+  clientPolicy?: AttestationPolicy['kind'] | AttestationPolicy;
+  /** Check worker image hashes and model hashes against the root (default true). */
+  checkWorkerHashes?: boolean;
+  host?: string;
+  /** Default 11001 / 11002 / 11000; 0 picks a free port. */
+  workerPort?: number;
+  clientPort?: number;
+  /** Port of /stats and /jsonstats; undefined: none. */
+  statsPort?: number;
+  accessToken?: string;
+  powDifficulty?: number;
+  /**
+   * A client's funds (until the chain is the source): default the reference's fake-TON 1e6 TON balance and stake.
+   */
+  clientFunds?: (owner: string) => ClientFunds;
+  /** SHA-256 of a client's short-auth secret; default SHA-256 of the empty string, as the reference's fake TON. */
+  clientSecretHash?: (owner: string) => Uint8Array | undefined;
+  /** Requests are cut when a client stops reading and this many bytes wait for it (default 16 MiB). */
+  maxClientBuffer?: number;
+  /** Tries per request (the first worker plus retries before the first byte), default 3. */
+  maxAttempts?: number;
+  log?: (line: string) => void;
+}
+
+interface WorkerLink extends PoolWorker {
+  conn: Connection;
+  peer: PeerAttestation;
+  owner: string;
+  modelSpec: string;
+  proto: number;
+  scAddress: string;
+  requests: Map<string, ProxyRequest>;
+  state: 'handshake' | 'compare' | 'ready' | 'failed';
+}
+
+interface ClientLink {
+  id: number;
+  conn: Connection;
+  peer: PeerAttestation;
+  owner: string;
+  proto: number;
+  scAddress: string;
+  nonce: bigint;
+  authorized: boolean;
+  requests: Map<string, ProxyRequest>;
+}
+
+/** Per-owner counters of adjusted tokens (the live level of the reference's three). */
+interface Account {
+  owner: string;
+  tokens: bigint;
+  reserved: bigint;
+  requests: number;
+  lastRequestAt: number;
+}
+
+interface ProxyRequest {
+  client: ClientLink;
+  clientRequestId: Uint8Array;
+  key: string;
+  query: TlFunctions['client.runQueryEx'];
+  model: string;
+  reserved: bigint;
+  startedAt: number;
+  deadline: number;
+  worker: WorkerLink | undefined;
+  workerRequestId: Uint8Array;
+  workerKey: string;
+  tried: Set<number>;
+  attempts: number;
+  headSent: boolean;
+  bytes: number;
+  timer: NodeJS.Timeout | undefined;
+  done: boolean;
+}
+
+const FAKE_FUNDS = toNano('1000000');
+const EMPTY_SECRET_HASH = createHash('sha256').update('').digest();
+const now = () => Date.now() / 1000;
+const zeroTokens = (): TokensUsed => ({
+  _: 'tokensUsed',
+  prompt_tokens_used: 0n,
+  cached_tokens_used: 0n,
+  completion_tokens_used: 0n,
+  reasoning_tokens_used: 0n,
+  total_tokens_used: 0n,
+});
+
+export class ProxyNode {
+  readonly stats = {
+    requests: 0,
+    success: 0,
+    failed: 0,
+    rejected: 0,
+    retries: 0,
+    cut: 0,
+    bytesRelayed: 0,
+    tokens: 0n,
+    workersAccepted: 0,
+    clientsAccepted: 0,
+  };
+  readonly workers = new Map<number, WorkerLink>();
+  readonly clients = new Map<number, ClientLink>();
+  readonly clientAccounts = new Map<string, Account>();
+  readonly workerAccounts = new Map<string, Account>();
+  private workerServer: RatlsServer | undefined;
+  private clientServer: RatlsServer | undefined;
+  private http: Server | undefined;
+  private nextId = 1;
+  private closed = false;
+  readonly ports = { workers: 0, clients: 0, stats: 0 };
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly opts: ProxyNodeOptions) {}
+
+  private get root(): RootConfig {
+    return this.opts.root.current;
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(`proxy: ${line}`);
+  }
+
+  /** This proxy's contract address ('' when the root config cannot derive it). */
+  get scAddress(): string {
+    return proxyScAddress(this.root, this.opts.ownerAddress, this.opts.identity.publicKey);
+  }
+
+  async start(): Promise<void> {
+    const host = this.opts.host ?? '127.0.0.1';
+    const identity = this.opts.identity.holder;
+    const common = this.opts.powDifficulty === undefined ? {} : { powDifficulty: this.opts.powDifficulty };
+    this.workerServer = new RatlsServer({
+      identity,
+      verifier: verifierFor(this.opts.workerPolicy ?? 'tdx'),
+      ...common,
+    });
+    this.clientServer = new RatlsServer({
+      identity,
+      verifier: verifierFor(this.opts.clientPolicy ?? 'any'),
+      ...common,
+    });
+    this.workerServer.on('connection', (sock, peer) => this.acceptWorker(sock, peer));
+    this.clientServer.on('connection', (sock, peer) => this.acceptClient(sock, peer));
+    this.workerServer.on('reject', (err, remote) =>
+      this.log(`worker ${remote} refused: ${err.code} ${err.message}`),
+    );
+    this.clientServer.on('reject', (err, remote) =>
+      this.log(`client ${remote} refused: ${err.code} ${err.message}`),
+    );
+    this.ports.workers = await this.workerServer.listen(this.opts.workerPort ?? 11001, host);
+    this.ports.clients = await this.clientServer.listen(this.opts.clientPort ?? 11002, host);
+    this.opts.root.on('update', (cfg) => this.onRootUpdate(cfg));
+    if (this.opts.statsPort !== undefined) {
+      this.http = createServer((req, res) => {
+        const url = new URL(req.url ?? '/', 'http://proxy');
+        const stats = {
+          title: 'Cocoon proxy',
+          accessToken: this.opts.accessToken,
+          stats: () => this.jsonStats(),
+        };
+        if (!serveStats(req, res, url, stats)) {
+          res.writeHead(404, { 'content-type': 'text/plain' });
+          res.end('not found\n');
+        }
+      });
+      await new Promise<void>((resolve) => this.http?.listen(this.opts.statsPort, host, resolve));
+      this.ports.stats = (this.http.address() as AddressInfo).port;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([this.workerServer?.close(), this.clientServer?.close()]);
+    for (const w of this.workers.values()) w.conn.close(new ProtocolError('SHUTDOWN', 'proxy stopping'));
+    for (const c of this.clients.values()) c.conn.close(new ProtocolError('SHUTDOWN', 'proxy stopping'));
+    if (this.http) {
+      this.http.closeAllConnections();
+      await new Promise<void>((r) => this.http?.close(() => r()));
+    }
+  }
+
+  private proxyParams(proto: number): TlConstructors['proxy.params'] {
+    return {
+      _: 'proxy.params',
+      flags: 1 | (proto > 0 ? 2 : 0),
+      proxy_public_key: this.opts.identity.publicKey,
+      proxy_owner_address: this.opts.ownerAddress,
+      proxy_sc_address: this.scAddress,
+      is_test: this.root.params.isTest,
+      proto_version: proto,
+    };
+  }
+
+  private account(map: Map<string, Account>, owner: string): Account {
+    let a = map.get(owner);
+    if (!a) {
+      a = { owner, tokens: 0n, reserved: 0n, requests: 0, lastRequestAt: 0 };
+      map.set(owner, a);
+    }
+    return a;
+  }
+
+  // ── workers ────────────────────────────────────────────────────────────────────────────────────────────────
+
+  private acceptWorker(sock: TLSSocket, peer: PeerAttestation): void {
+    if (this.closed) return void sock.destroy();
+    const id = this.nextId++;
+    this.stats.workersAccepted++;
+    let link: WorkerLink | undefined;
+    const fail = (msg: string): never => {
+      // Answered as a query error; the connection goes right after (the reference closes on a failed handshake).
+      setTimeout(() => conn.close(new ProtocolError('HANDSHAKE_FAILED', msg)), 50).unref();
+      throw new ProtocolError('HANDSHAKE_FAILED', msg);
+    };
+    const conn: Connection = new Connection(sock, {
+      role: 'acceptor',
+      name: `worker#${id}`,
+      onQuery: dispatchQueries({
+        'worker.connectToProxy': (q) => {
+          if (link) fail('handshake already done');
+          const p = q.params;
+          const check = this.opts.checkWorkerHashes !== false;
+          if (check && !this.root.workerHashes.includes(peer.imageHash)) {
+            fail(`worker image ${peer.imageHash} is not allowed by the root`);
+          }
+          if (!(p.flags & 1)) fail('worker params without flags bit 0');
+          if (p.is_test !== this.root.params.isTest) fail('test and production nodes do not mix');
+          if (!p.model) fail('empty model name');
+          if (!Number.isSafeInteger(p.coefficient) || p.coefficient < 0 || p.coefficient >= 1e9)
+            fail('coefficient out of range');
+          const maxActive = p.max_active_requests ?? 0;
+          const proxyCnt = p.proxy_cnt ?? 0;
+          if (maxActive < 1) fail('max_active_requests must be at least 1');
+          if (proxyCnt < 1) fail('proxy_cnt must be at least 1');
+          const modelHash = createHash('sha256').update(p.model).digest('hex');
+          if (check && !this.root.modelHashes.includes(modelHash)) {
+            fail(`model ${p.model} is not allowed by the root`);
+          }
+          const proto = negotiate(p.min_proto_version ?? 0, p.max_proto_version ?? 0);
+          if (proto === undefined) fail('no common protocol version');
+          const proxySc = this.scAddress;
+          link = {
+            id,
+            conn,
+            peer,
+            owner: p.worker_owner_address,
+            model: p.model.split('@')[0] as string,
+            modelSpec: p.model,
+            coefficient: p.coefficient,
+            capacity: Math.ceil(maxActive / proxyCnt),
+            running: 0,
+            enabled: false,
+            score: newScore(),
+            proto: proto as number,
+            scAddress: childScAddress(
+              'worker',
+              this.root,
+              proxySc,
+              p.worker_owner_address,
+              this.opts.identity.publicKey,
+            ),
+            requests: new Map(),
+            state: 'compare',
+          };
+          this.workers.set(id, link);
+          this.log(`worker#${id} ${link.owner} serves ${link.modelSpec} ×${link.coefficient / 1000}`);
+          return {
+            _: 'worker.connectedToProxy',
+            params: this.proxyParams(link.proto),
+            worker_sc_address: link.scAddress,
+          };
+        },
+        'worker.compareBalanceWithProxy': (q) => {
+          if (!link) return fail('compare before connect');
+          const acc = this.account(this.workerAccounts, link.owner);
+          link.state = 'ready';
+          // A worker that knows more than this proxy has seen a newer state of it: tell it (error_code 1).
+          const ahead = q.max_tokens > acc.tokens || q.tokens_committed_to_db > acc.tokens;
+          return {
+            _: 'worker.compareBalanceWithProxyResult',
+            signed_payment: { _: 'proxy.signedPaymentEmpty' },
+            tokens_committed_to_db: acc.tokens,
+            max_tokens: acc.tokens,
+            error_code: ahead ? 1 : 0,
+          };
+        },
+        'worker.extendedCompareBalanceWithProxy': () => ({
+          _: 'worker.extendedCompareBalanceWithProxyResult',
+          error_code: 1,
+        }),
+        'worker.proxyHandshakeComplete': (q) => {
+          if (link?.state !== 'ready') return fail('handshake out of order');
+          link.enabled = !q.is_disabled;
+          return { _: 'worker.proxyHandshakeCompleted' };
+        },
+        'worker.updatePaymentStatus': () => {
+          if (!link) return fail('not connected');
+          const acc = this.account(this.workerAccounts, link.owner);
+          return {
+            _: 'worker.paymentStatus',
+            signed_payment: { _: 'proxy.signedPaymentEmpty' },
+            db_tokens: acc.tokens,
+            max_tokens: acc.tokens,
+          };
+        },
+      }),
+      onMessage: (data) => {
+        if (link?.state !== 'ready') {
+          conn.close(new ProtocolError('PROTOVIOLATION', 'message before the handshake'));
+          return;
+        }
+        this.onWorkerMessage(link, data);
+      },
+    });
+    conn.on('close', (reason) => {
+      if (!link) return;
+      this.workers.delete(id);
+      link.state = 'failed';
+      this.log(`worker#${id} gone${reason ? `: ${reason.message}` : ''}`);
+      for (const r of [...link.requests.values()]) {
+        this.workerFailed(r, link, ANSWER_ERROR.failure, 'the worker disconnected', undefined);
+      }
+    });
+  }
+
+  private onWorkerMessage(w: WorkerLink, data: Uint8Array): void {
+    let m: ReturnType<typeof decodeTl>;
+    try {
+      m = decodeTl(data);
+    } catch (err) {
+      w.conn.close(err instanceof CocoonError ? err : new ProtocolError('PROTOVIOLATION', String(err)));
+      return;
+    }
+    switch (m._) {
+      case 'proxy.queryAnswerEx':
+      case 'proxy.queryAnswerPartEx':
+      case 'proxy.queryAnswerErrorEx': {
+        const r = w.requests.get(idHex(m.request_id));
+        if (!r) return; // an answer to a request that already ended here (timed out, cut)
+        if (m._ === 'proxy.queryAnswerErrorEx') {
+          this.workerFailed(r, w, m.error_code, m.error, m.final_info);
+        } else {
+          this.relay(r, w, m);
+        }
+        return;
+      }
+      case 'worker.enabledDisabled':
+        w.enabled = m.disabled === 0;
+        this.log(`worker#${w.id} ${w.enabled ? 'enabled' : 'disabled'}`);
+        return;
+      case 'worker.newCoefficient':
+        if (!Number.isSafeInteger(m.new_coefficient) || m.new_coefficient < 0 || m.new_coefficient >= 1e9) {
+          w.conn.close(new ProtocolError('PROTOVIOLATION', 'coefficient out of range'));
+          return;
+        }
+        w.coefficient = m.new_coefficient;
+        return;
+      default:
+        w.conn.close(new ProtocolError('PROTOVIOLATION', `unexpected message ${m._} from a worker`));
+    }
+  }
+
+  // ── clients ────────────────────────────────────────────────────────────────────────────────────────────────
+
+  private acceptClient(sock: TLSSocket, peer: PeerAttestation): void {
+    if (this.closed) return void sock.destroy();
+    const id = this.nextId++;
+    this.stats.clientsAccepted++;
+    let link: ClientLink | undefined;
+    const fail = (msg: string): never => {
+      setTimeout(() => conn.close(new ProtocolError('HANDSHAKE_FAILED', msg)), 50).unref();
+      throw new ProtocolError('HANDSHAKE_FAILED', msg);
+    };
+    const secretHash = (owner: string) =>
+      this.opts.clientSecretHash ? this.opts.clientSecretHash(owner) : EMPTY_SECRET_HASH;
+    const authorized = (owner: string): TlTypes['client.AuthorizationWithProxy'] => {
+      const acc = this.account(this.clientAccounts, owner);
+      return {
+        _: 'client.authorizationWithProxySuccess',
+        signed_payment: { _: 'proxy.signedPaymentEmpty' },
+        tokens_committed_to_db: acc.tokens,
+        max_tokens: acc.tokens,
+      };
+    };
+    const conn: Connection = new Connection(sock, {
+      role: 'acceptor',
+      name: `client#${id}`,
+      onQuery: dispatchQueries({
+        'client.connectToProxy': (q) => {
+          if (link) fail('handshake already done');
+          const p = q.params;
+          if (!(p.flags & 1)) fail('client params without flags bit 0');
+          if (p.is_test !== this.root.params.isTest) fail('test and production nodes do not mix');
+          if (q.min_config_version > this.root.version) fail('the client has a newer root config');
+          const proto = negotiate(p.min_proto_version ?? 0, p.max_proto_version ?? 0);
+          if (proto === undefined) fail('no common protocol version');
+          const nonce = randomBytes(8).readBigInt64LE(0);
+          link = {
+            id,
+            conn,
+            peer,
+            owner: p.client_owner_address,
+            proto: proto as number,
+            scAddress: childScAddress(
+              'client',
+              this.root,
+              this.scAddress,
+              p.client_owner_address,
+              this.opts.identity.publicKey,
+            ),
+            nonce,
+            authorized: false,
+            requests: new Map(),
+          };
+          this.clients.set(id, link);
+          const hash = secretHash(link.owner);
+          return {
+            _: 'client.connectedToProxy',
+            params: this.proxyParams(link.proto),
+            client_sc_address: link.scAddress,
+            auth: hash
+              ? { _: 'client.proxyConnectionAuthShort', secret_hash: hash, nonce }
+              : { _: 'client.proxyConnectionAuthLong', nonce },
+            signed_payment: { _: 'proxy.signedPaymentEmpty' },
+          };
+        },
+        'client.authorizeWithProxyShort': (q) => {
+          if (!link) return fail('authorise before connect');
+          const hash = secretHash(link.owner);
+          const given = createHash('sha256').update(q.data).digest();
+          if (!hash || !given.equals(Buffer.from(hash))) {
+            return { _: 'client.authorizationWithProxyFailed', error_code: 401, error: 'wrong secret' };
+          }
+          link.authorized = true;
+          return authorized(link.owner);
+        },
+        'client.authorizeWithProxyLong': () => {
+          if (!link) return fail('authorise before connect');
+          // Without a chain to watch for the register transaction (JSON root config) this succeeds, as the
+          // reference's fake TON does.
+          if (this.root.source !== 'file') {
+            return {
+              _: 'client.authorizationWithProxyFailed',
+              error_code: 401,
+              error: 'long authorisation needs the on-chain register transaction',
+            };
+          }
+          link.authorized = true;
+          return authorized(link.owner);
+        },
+        'client.getWorkerTypes': () => this.workerTypes(),
+        'client.getWorkerTypesV2': () => this.workerTypesV2(),
+        'client.updatePaymentStatus': () => {
+          if (!link?.authorized) return fail('not authorised');
+          const acc = this.account(this.clientAccounts, link.owner);
+          return {
+            _: 'client.paymentStatus',
+            signed_payment: { _: 'proxy.signedPaymentEmpty' },
+            db_tokens: acc.tokens,
+            max_tokens: acc.tokens,
+          };
+        },
+      }),
+      onMessage: (data) => {
+        if (!link?.authorized) {
+          conn.close(new ProtocolError('PROTOVIOLATION', 'message before authorisation'));
+          return;
+        }
+        let m: ReturnType<typeof decodeTl>;
+        try {
+          m = decodeTl(data);
+        } catch (err) {
+          conn.close(err instanceof CocoonError ? err : new ProtocolError('PROTOVIOLATION', String(err)));
+          return;
+        }
+        if (m._ !== 'client.runQueryEx') {
+          conn.close(new ProtocolError('PROTOVIOLATION', `unexpected message ${m._} from a client`));
+          return;
+        }
+        this.onRunQuery(link, m);
+      },
+    });
+    conn.on('close', () => {
+      this.clients.delete(id);
+      // Requests keep running on their workers and are billed when they end: the work is done either way.
+    });
+  }
+
+  private workerTypesV2(): TlTypes['client.WorkerTypesV2'] {
+    const byModel = new Map<string, WorkerLink[]>();
+    for (const w of this.workers.values()) {
+      if (w.state !== 'ready' || !w.enabled) continue;
+      byModel.set(w.model, [...(byModel.get(w.model) ?? []), w]);
+    }
+    return {
+      _: 'client.workerTypesV2',
+      types: [...byModel].map(([name, ws]) => ({
+        _: 'client.workerTypeV2',
+        name,
+        workers: ws
+          .sort((a, b) => a.coefficient - b.coefficient)
+          .map((w) => ({
+            _: 'client.workerInstanceV2',
+            flags: 0,
+            coefficient: w.coefficient,
+            active_requests: w.running,
+            max_active_requests: w.capacity,
+          })),
+      })),
+    };
+  }
+
+  private workerTypes(): TlTypes['client.WorkerTypes'] {
+    return {
+      _: 'client.workerTypes',
+      types: this.workerTypesV2().types.map((t) => {
+        const coefs = t.workers.map((w) => w.coefficient);
+        return {
+          _: 'client.workerType',
+          name: t.name,
+          active_workers: t.workers.length,
+          coefficient_min: coefs[0] ?? 0,
+          coefficient_bucket50: coefs[Math.floor(coefs.length / 2)] ?? 0,
+          coefficient_max: coefs[coefs.length - 1] ?? 0,
+        };
+      }),
+    };
+  }
+
+  // ── requests ───────────────────────────────────────────────────────────────────────────────────────────────
+
+  private reject(c: ClientLink, requestId: Uint8Array, code: number, error: string): false {
+    this.stats.rejected++;
+    this.sendClient(c, {
+      _: 'client.queryAnswerErrorEx',
+      request_id: requestId,
+      error_code: code,
+      error,
+      flags: 1,
+      final_info: { _: 'client.queryFinalInfo', flags: 0, tokens_used: zeroTokens() },
+    });
+    return false;
+  }
+
+  private sendClient(c: ClientLink, m: TlTypes['client.QueryAnswerEx']): void {
+    if (c.conn.isClosed) return;
+    try {
+      sendTl(c.conn, m);
+    } catch (err) {
+      c.conn.close(err instanceof CocoonError ? err : new ProtocolError('SEND_FAILED', String(err)));
+    }
+  }
+
+  /** Starts a client's request; false when it was refused at once. */
+  private onRunQuery(c: ClientLink, q: TlFunctions['client.runQueryEx']): boolean {
+    this.stats.requests++;
+    const key = idHex(q.request_id);
+    if (q.request_id.length !== 32 || c.requests.has(key)) {
+      return this.reject(c, q.request_id, ANSWER_ERROR.protoviolation, 'duplicate or malformed request id');
+    }
+    if (q.min_config_version > this.root.version) {
+      return this.reject(c, q.request_id, ANSWER_ERROR.notready, 'the proxy has an older root config');
+    }
+    if (!(q.timeout > 0) || !Number.isFinite(q.timeout)) {
+      return this.reject(c, q.request_id, ANSWER_ERROR.badRequest, 'timeout must be positive');
+    }
+    if (q.max_tokens < 0 || q.max_coefficient < 0) {
+      return this.reject(c, q.request_id, ANSWER_ERROR.badRequest, 'negative max_tokens or max_coefficient');
+    }
+    const model = q.model_name.split('@')[0] as string;
+    const price = this.root.params.pricePerToken;
+    const acc = this.account(this.clientAccounts, c.owner);
+    const funds = this.opts.clientFunds?.(c.owner) ?? { balance: FAKE_FUNDS, stake: FAKE_FUNDS };
+    // The reservation covers the answer and the prompt (its bytes bound its tokens), at the worst coefficient.
+    const reserved = reservationFor(q.max_tokens + q.query.length, q.max_coefficient);
+    const available = tokensAvailable({
+      balance: funds.balance,
+      stake: funds.stake,
+      chargedTokens: 0n,
+      reserved: acc.reserved,
+      usedTokens: acc.tokens,
+      pricePerToken: price,
+    });
+    if (reserved > available) {
+      return this.reject(
+        c,
+        q.request_id,
+        ANSWER_ERROR.insufficientFunds,
+        `insufficient funds: the request may cost ${reserved} tokens (${reserved * price} nanoTON), ${available} available`,
+      );
+    }
+    const r: ProxyRequest = {
+      client: c,
+      clientRequestId: q.request_id,
+      key,
+      query: q,
+      model,
+      reserved,
+      startedAt: now(),
+      deadline: Date.now() + q.timeout * 1000,
+      worker: undefined,
+      workerRequestId: new Uint8Array(0),
+      workerKey: '',
+      tried: new Set(),
+      attempts: 0,
+      headSent: false,
+      bytes: 0,
+      timer: undefined,
+      done: false,
+    };
+    if (!this.dispatch(r, true)) return false;
+    acc.reserved += reserved;
+    c.requests.set(key, r);
+    r.timer = setTimeout(() => this.timeout(r), Math.max(1, r.deadline - Date.now()));
+    r.timer.unref();
+    return true;
+  }
+
+  /** Sends a request to a worker; false (and the client answered) when none can take it. */
+  private dispatch(r: ProxyRequest, first: boolean): boolean {
+    const candidates = [...this.workers.values()].filter((w) => w.state === 'ready' && w.model === r.model);
+    const res = pick(candidates, r.query.max_coefficient, r.tried);
+    if (!('worker' in res)) {
+      const [code, msg] =
+        res.none === 'no_model'
+          ? [ANSWER_ERROR.unknownModel, `no worker serves model ${r.model}`]
+          : res.none === 'no_worker'
+            ? [ANSWER_ERROR.notready, `no worker for ${r.model} is available`]
+            : res.none === 'busy'
+              ? [ANSWER_ERROR.overloaded, `every worker for ${r.model} is busy`]
+              : [
+                  ANSWER_ERROR.badRequest,
+                  `no worker for ${r.model} at max_coefficient ${r.query.max_coefficient}: can run this query with coefficient=${res.minCoefficient}`,
+                ];
+      if (first) this.reject(r.client, r.clientRequestId, code, msg);
+      else this.finish(r, code, msg, undefined);
+      return false;
+    }
+    const w = res.worker;
+    r.worker = w;
+    r.tried.add(w.id);
+    r.attempts++;
+    r.workerRequestId = randomBytes(32);
+    r.workerKey = idHex(r.workerRequestId);
+    w.requests.set(r.workerKey, r);
+    w.running++;
+    const left = Math.max(0.001, (r.deadline - Date.now()) / 1000);
+    try {
+      sendTl(w.conn, {
+        _: 'proxy.runQueryEx',
+        query: r.query.query,
+        signed_payment: { _: 'proxy.signedPaymentEmpty' },
+        coefficient: BigInt(w.coefficient),
+        timeout: left * 0.95,
+        request_id: r.workerRequestId,
+        flags: r.query.enable_debug ? 1 : 0,
+        ...(r.query.enable_debug ? { enable_debug: true } : {}),
+      });
+    } catch (err) {
+      w.requests.delete(r.workerKey);
+      w.running--;
+      w.conn.close(err instanceof CocoonError ? err : new ProtocolError('SEND_FAILED', String(err)));
+      return this.dispatch(r, first);
+    }
+    return true;
+  }
+
+  private clientFinal(r: ProxyRequest, f: WorkerFinal | undefined, debug?: string): ClientFinal {
+    const out: ClientFinal = {
+      _: 'client.queryFinalInfo',
+      flags: 2,
+      tokens_used: f ? { ...f.tokens_used, _: 'tokensUsed' } : zeroTokens(),
+      proxy_start_time: r.startedAt,
+      proxy_end_time: now(),
+      worker_start_time: f?.worker_start_time ?? 0,
+      worker_end_time: f?.worker_end_time ?? 0,
+    };
+    if (r.query.enable_debug) {
+      out.flags |= 1;
+      out.worker_debug = f?.worker_debug ?? '';
+      out.proxy_debug = debug ?? JSON.stringify({ attempts: r.attempts, worker: r.worker?.id });
+    }
+    return out;
+  }
+
+  private relay(
+    r: ProxyRequest,
+    w: WorkerLink,
+    m: TlConstructors['proxy.queryAnswerEx'] | TlConstructors['proxy.queryAnswerPartEx'],
+  ): void {
+    const complete = (m.flags & 1) !== 0;
+    if (m._ === 'proxy.queryAnswerEx') {
+      if (r.headSent) {
+        w.conn.close(new ProtocolError('PROTOVIOLATION', 'a second answer head'));
+        return;
+      }
+      let head: TlConstructors['http.response'];
+      try {
+        const h = decodeTl(m.answer);
+        if (h._ !== 'http.response')
+          throw new ProtocolError('PROTOVIOLATION', 'answer is not an http.response');
+        head = h;
+      } catch (err) {
+        this.workerFailed(r, w, ANSWER_ERROR.protoviolation, `bad answer head: ${String(err)}`, undefined);
+        return;
+      }
+      head.headers = [
+        ...head.headers.filter((h) => !/^x-cocoon-proxy-/i.test(h.name)),
+        { _: 'http.header', name: 'X-Cocoon-Proxy-Start', value: r.startedAt.toFixed(6) },
+      ];
+      r.headSent = true;
+      r.bytes += head.payload.length;
+      this.sendClient(r.client, {
+        _: 'client.queryAnswerEx',
+        request_id: r.clientRequestId,
+        answer: encodeTl(head),
+        flags: complete ? 1 : 0,
+        ...(complete ? { final_info: this.clientFinal(r, m.final_info) } : {}),
+      });
+    } else {
+      if (!r.headSent) {
+        w.conn.close(new ProtocolError('PROTOVIOLATION', 'an answer part before its head'));
+        return;
+      }
+      r.bytes += m.answer.length;
+      this.stats.bytesRelayed += m.answer.length;
+      this.sendClient(r.client, {
+        _: 'client.queryAnswerPartEx',
+        request_id: r.clientRequestId,
+        answer: m.answer,
+        flags: complete ? 1 : 0,
+        ...(complete ? { final_info: this.clientFinal(r, m.final_info) } : {}),
+      });
+    }
+    if (complete) {
+      this.settle(r, m.final_info, true);
+      return;
+    }
+    const limit = this.opts.maxClientBuffer ?? 16 * 1024 * 1024;
+    if (r.client.conn.bufferedBytes > limit) {
+      this.stats.cut++;
+      this.finish(r, ANSWER_ERROR.overloaded, 'the client does not read its answers', undefined);
+      r.client.conn.close(new ProtocolError('SLOW_CLIENT', `more than ${limit} bytes wait for the client`));
+    }
+  }
+
+  /** A worker failed a request (an error answer or its connection went away). */
+  private workerFailed(
+    r: ProxyRequest,
+    w: WorkerLink,
+    code: number,
+    error: string,
+    f: WorkerFinal | undefined,
+  ): void {
+    if (r.done || r.worker !== w) return;
+    w.requests.delete(r.workerKey);
+    w.running--;
+    recordOutcome(w.score, false, 0);
+    const retryable =
+      !r.headSent &&
+      (f?.tokens_used.total_tokens_used ?? 0n) === 0n &&
+      code !== ANSWER_ERROR.badRequest &&
+      code !== ANSWER_ERROR.timeout &&
+      r.attempts < (this.opts.maxAttempts ?? 3) &&
+      r.deadline - Date.now() > 1000;
+    if (retryable) {
+      this.stats.retries++;
+      this.log(`request ${r.key.slice(0, 8)} failed on worker#${w.id} (${error}); retrying`);
+      r.worker = undefined;
+      if (this.dispatch(r, false)) return;
+      return;
+    }
+    this.finish(r, code, error, f);
+  }
+
+  private timeout(r: ProxyRequest): void {
+    if (r.done) return;
+    const w = r.worker;
+    if (w) {
+      w.requests.delete(r.workerKey);
+      w.running--;
+      recordOutcome(w.score, false, 0);
+    }
+    this.finish(r, ANSWER_ERROR.timeout, 'timeout in proxy', undefined);
+  }
+
+  /** Ends a request with an error to the client; bills what the worker's final info reported. */
+  private finish(r: ProxyRequest, code: number, error: string, f: WorkerFinal | undefined): void {
+    if (r.done) return;
+    this.sendClient(r.client, {
+      _: 'client.queryAnswerErrorEx',
+      request_id: r.clientRequestId,
+      error_code: code,
+      error,
+      flags: 1,
+      final_info: this.clientFinal(r, f),
+    });
+    this.settle(r, f, false);
+  }
+
+  /** Releases the reservation, bills the tokens, records the outcome and sends both payment messages. */
+  private settle(r: ProxyRequest, f: WorkerFinal | undefined, ok: boolean): void {
+    if (r.done) return;
+    r.done = true;
+    clearTimeout(r.timer);
+    r.client.requests.delete(r.key);
+    const w = r.worker;
+    if (w && w.requests.get(r.workerKey) === r) {
+      w.requests.delete(r.workerKey);
+      w.running--;
+      recordOutcome(w.score, ok, (now() - r.startedAt) * 1000);
+    }
+    const acc = this.account(this.clientAccounts, r.client.owner);
+    acc.reserved -= r.reserved;
+    let tokens = f?.tokens_used.total_tokens_used ?? 0n;
+    if (tokens > r.reserved) {
+      // The worker reported more than the client reserved: the client never pays beyond its reservation.
+      this.log(
+        `request ${r.key.slice(0, 8)}: worker reported ${tokens} tokens over a ${r.reserved} reservation`,
+      );
+      this.stats.cut++;
+      tokens = r.reserved;
+    }
+    if (ok) this.stats.success++;
+    else this.stats.failed++;
+    this.stats.tokens += tokens;
+    acc.tokens += tokens;
+    acc.requests++;
+    acc.lastRequestAt = Date.now();
+    if (w) {
+      const wa = this.account(this.workerAccounts, w.owner);
+      wa.tokens += tokens;
+      wa.requests++;
+      wa.lastRequestAt = Date.now();
+      if (!w.conn.isClosed) {
+        try {
+          sendTl(w.conn, {
+            _: 'proxy.workerRequestPayment',
+            request_id: r.workerRequestId,
+            signed_payment: { _: 'proxy.signedPaymentEmpty' },
+            db_tokens: wa.tokens,
+            max_tokens: wa.tokens,
+            request_tokens: tokens,
+            request_client_owner: r.client.owner,
+          });
+        } catch {
+          // the worker connection is going away; the next handshake compares balances again
+        }
+      }
+    }
+    if (!r.client.conn.isClosed) {
+      try {
+        sendTl(r.client.conn, {
+          _: 'proxy.clientRequestPayment',
+          request_id: r.clientRequestId,
+          signed_payment: { _: 'proxy.signedPaymentEmpty' },
+          db_tokens: acc.tokens,
+          max_tokens: acc.tokens,
+          request_tokens: tokens,
+        });
+      } catch {
+        // the client is gone; it reads its balance with updatePaymentStatus when it comes back
+      }
+    }
+  }
+
+  private onRootUpdate(cfg: RootConfig): void {
+    if (this.opts.checkWorkerHashes === false) return;
+    for (const w of this.workers.values()) {
+      const modelHash = createHash('sha256').update(w.modelSpec).digest('hex');
+      if (!cfg.workerHashes.includes(w.peer.imageHash) || !cfg.modelHashes.includes(modelHash)) {
+        w.conn.close(new ProtocolError('NOT_ALLOWED', 'the root no longer allows this worker'));
+      }
+    }
+  }
+
+  /** Everything /jsonstats shows. */
+  jsonStats(): Record<string, unknown> {
+    const root = this.root;
+    return {
+      status: {
+        uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+        public_key: Buffer.from(this.opts.identity.publicKey).toString('hex'),
+        owner_address: this.opts.ownerAddress,
+        sc_address: this.scAddress,
+        ports: this.ports,
+        root_version: root.version,
+        root_source: root.source,
+      },
+      stats: { ...this.stats },
+      root_contract_config: {
+        version: root.version,
+        price_per_token: root.params.pricePerToken,
+        worker_fee_per_token: root.params.workerFeePerToken,
+        proxies: root.proxies.map((p) => p.address),
+        worker_hashes: root.workerHashes,
+        proxy_hashes: root.proxyHashes,
+        model_hashes: root.modelHashes,
+      },
+      workers: [...this.workerAccounts.values()],
+      worker_connections: [...this.workers.values()].map((w) => ({
+        id: w.id,
+        owner: w.owner,
+        model: w.modelSpec,
+        coefficient: w.coefficient,
+        enabled: w.enabled,
+        state: w.state,
+        running: w.running,
+        capacity: w.capacity,
+        queries: w.score.queries,
+        failures: w.score.failures,
+        success_rate: Number(w.score.successRate.toFixed(3)),
+        mean_ms: w.score.meanMs === undefined ? null : Number(w.score.meanMs.toFixed(1)),
+        image_hash: w.peer.imageHash,
+        attestation: w.peer.quoteKind,
+      })),
+      clients: [...this.clientAccounts.values()],
+      client_connections: [...this.clients.values()].map((c) => ({
+        id: c.id,
+        owner: c.owner,
+        authorized: c.authorized,
+        running: c.requests.size,
+      })),
+    };
+  }
+}

@@ -1,0 +1,380 @@
+// The worker runner (cocoon-reference.md §4.2, §6.2): holds connections to proxies from the root config, runs
+// the worker handshake on each, serves `proxy.runQueryEx` on its engine, watches the engine's health (and
+// disables itself at every proxy while it is down), and can be disabled, enabled or re-priced while running.
+
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ProtocolError } from '../../errors.ts';
+import type { Connection } from '../../net/connection.ts';
+import type { InferenceEngine } from '../../openai/engine.ts';
+import type { AdjustedTokens } from '../../pricing/tokens.ts';
+import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
+import { decodeTl } from '../../tl/cocoon.ts';
+import { childScAddress, proxyScAddress } from '../addresses.ts';
+import { hasToken, sendJson, serveStats } from '../http-util.ts';
+import { type NodeIdentity, verifierFor } from '../identity.ts';
+import { ProxyLinks, type ProxySession } from '../proxy-link.ts';
+import type { RootWatcher } from '../root-config.ts';
+import { call, PROTO_MAX, PROTO_MIN, sendTl } from '../rpc.ts';
+import { WorkerQueries } from './query.ts';
+
+export interface WorkerNodeOptions {
+  root: RootWatcher;
+  identity: NodeIdentity;
+  engine: InferenceEngine;
+  /** `NAME@COMMIT:HASH`, or just the name the engine serves. */
+  model: string;
+  /** TON address earnings go to. */
+  ownerAddress: string;
+  /** Price multiplier ×1000 (1000 = 1.0×). */
+  coefficient?: number;
+  /** Requests at once across all proxies (default 200, as the reference). */
+  maxActiveRequests?: number;
+  /** Distinct proxies to hold (default 1). */
+  proxyConnections?: number;
+  /** How proxies must attest (default `tdx`). */
+  proxyPolicy?: AttestationPolicy['kind'] | AttestationPolicy;
+  checkProxyHashes?: boolean;
+  maxPowDifficulty?: number;
+  /** Engine health check period (default 2 s); 0 disables the monitor. */
+  healthIntervalMs?: number;
+  host?: string;
+  /** Port of /stats, /jsonstats and /request/*; undefined: none. */
+  statsPort?: number;
+  accessToken?: string;
+  log?: (line: string) => void;
+}
+
+interface WorkerSession extends ProxySession {
+  proxyScAddress: string;
+  workerScAddress: string;
+  /** Tokens this proxy reported as earned by this worker (never allowed to go down). */
+  earned: bigint;
+  running: Map<string, AbortController>;
+}
+
+export class WorkerNode {
+  readonly stats = { requests: 0, success: 0, failed: 0, tokens: 0n, bytes: 0 };
+  private readonly queries: WorkerQueries;
+  private readonly links: ProxyLinks<WorkerSession>;
+  private enabledByOwner = true;
+  private healthy = true;
+  private healthError: string | undefined;
+  private coef: number;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private http: Server | undefined;
+  /** Earned tokens per proxy contract (or proxy address), as last reported. */
+  private readonly earnedByProxy = new Map<string, bigint>();
+  statsPort = 0;
+
+  constructor(private readonly opts: WorkerNodeOptions) {
+    this.coef = opts.coefficient ?? 1000;
+    const root = opts.root.current;
+    this.queries = new WorkerQueries({
+      engine: opts.engine,
+      model: opts.model,
+      multipliers: {
+        prompt: root.params.promptTokensPriceMultiplier,
+        cached: root.params.cachedTokensPriceMultiplier,
+        completion: root.params.completionTokensPriceMultiplier,
+        reasoning: root.params.reasoningTokensPriceMultiplier,
+      },
+      maxActiveRequests: opts.maxActiveRequests ?? 200,
+    });
+    const linkOpts: ConstructorParameters<typeof ProxyLinks<WorkerSession>>[0] = {
+      root: opts.root,
+      side: 'workers',
+      count: opts.proxyConnections ?? 1,
+      identity: opts.identity,
+      verifier: verifierFor(opts.proxyPolicy ?? 'tdx'),
+      checkHashes: opts.checkProxyHashes !== false,
+      handshake: (conn, peer, address) => this.handshake(conn, peer, address),
+      log: (l) => this.log(l),
+    };
+    if (opts.maxPowDifficulty !== undefined) linkOpts.maxPowDifficulty = opts.maxPowDifficulty;
+    this.links = new ProxyLinks(linkOpts);
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(`worker: ${line}`);
+  }
+
+  get enabled(): boolean {
+    return this.enabledByOwner && this.healthy;
+  }
+
+  get coefficient(): number {
+    return this.coef;
+  }
+
+  /** Ready proxy sessions. */
+  get proxies(): WorkerSession[] {
+    return this.links.sessions();
+  }
+
+  waitReady(timeoutMs = 30_000): Promise<WorkerSession> {
+    return this.links.waitReady(timeoutMs);
+  }
+
+  async start(): Promise<void> {
+    const h = await this.opts.engine.health();
+    this.healthy = h.ok;
+    this.healthError = h.error;
+    this.links.start();
+    const every = this.opts.healthIntervalMs ?? 2000;
+    if (every > 0) {
+      this.healthTimer = setInterval(() => void this.checkHealth(), every);
+      this.healthTimer.unref();
+    }
+    if (this.opts.statsPort !== undefined) await this.serveHttp(this.opts.statsPort);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.healthTimer);
+    this.links.close();
+    if (this.http) {
+      this.http.closeAllConnections();
+      await new Promise<void>((r) => this.http?.close(() => r()));
+    }
+  }
+
+  /** Disables or enables this worker at every proxy (running requests finish). */
+  setEnabled(enabled: boolean): void {
+    const before = this.enabled;
+    this.enabledByOwner = enabled;
+    if (before !== this.enabled) this.announceEnabled();
+  }
+
+  /** Changes the price coefficient (×1000) at every proxy; new requests are billed with it. */
+  setCoefficient(coefficient: number): void {
+    if (!Number.isSafeInteger(coefficient) || coefficient < 0 || coefficient >= 1e9) {
+      throw new RangeError('coefficient must be an integer in [0, 1e9) (×1000)');
+    }
+    this.coef = coefficient;
+    for (const s of this.proxies)
+      this.trySend(s, { _: 'worker.newCoefficient', new_coefficient: coefficient });
+  }
+
+  private trySend(s: WorkerSession, m: Parameters<typeof sendTl>[1]): void {
+    try {
+      sendTl(s.conn, m);
+    } catch {
+      // the connection is going away; the next handshake carries the current state
+    }
+  }
+
+  private announceEnabled(): void {
+    for (const s of this.proxies) {
+      this.trySend(s, { _: 'worker.enabledDisabled', disabled: this.enabled ? 0 : 1 });
+    }
+  }
+
+  private async checkHealth(): Promise<void> {
+    const h = await this.opts.engine.health().catch((err: unknown) => ({
+      ok: false,
+      error: err instanceof Error ? err.message : String(err),
+    }));
+    this.healthError = h.error;
+    if (h.ok === this.healthy) return;
+    const before = this.enabled;
+    this.healthy = h.ok;
+    this.log(h.ok ? 'engine healthy again' : `engine unhealthy: ${h.error ?? '?'}`);
+    if (before !== this.enabled) this.announceEnabled();
+  }
+
+  private async handshake(conn: Connection, peer: PeerAttestation, address: string): Promise<WorkerSession> {
+    const root = this.opts.root.current;
+    const sentCoefficient = this.coef;
+    const r = await call(conn, {
+      _: 'worker.connectToProxy',
+      params: {
+        _: 'worker.params',
+        flags: 3,
+        worker_owner_address: this.opts.ownerAddress,
+        model: this.opts.model,
+        coefficient: sentCoefficient,
+        is_test: root.params.isTest,
+        proxy_cnt: this.opts.proxyConnections ?? 1,
+        max_active_requests: this.opts.maxActiveRequests ?? 200,
+        min_proto_version: PROTO_MIN,
+        max_proto_version: PROTO_MAX,
+      },
+    });
+    const p = r.params;
+    if (p.is_test !== root.params.isTest)
+      throw new ProtocolError('HANDSHAKE_FAILED', 'test/production mismatch');
+    if ((p.proto_version ?? 0) < PROTO_MIN || (p.proto_version ?? 0) > PROTO_MAX) {
+      throw new ProtocolError('HANDSHAKE_FAILED', `proxy chose protocol ${p.proto_version}`);
+    }
+    if (!Buffer.from(p.proxy_public_key).equals(Buffer.from(peer.publicKey))) {
+      throw new ProtocolError('HANDSHAKE_FAILED', 'the proxy signs with another key than its certificate');
+    }
+    // Both contract addresses are derived here and must match what the proxy says (when derivable).
+    const proxySc = proxyScAddress(root, p.proxy_owner_address, p.proxy_public_key);
+    if (proxySc !== p.proxy_sc_address) {
+      throw new ProtocolError(
+        'HANDSHAKE_FAILED',
+        `proxy contract ${p.proxy_sc_address}, expected ${proxySc}`,
+      );
+    }
+    const workerSc = childScAddress('worker', root, proxySc, this.opts.ownerAddress, p.proxy_public_key);
+    if (workerSc !== r.worker_sc_address) {
+      throw new ProtocolError(
+        'HANDSHAKE_FAILED',
+        `worker contract ${r.worker_sc_address}, expected ${workerSc}`,
+      );
+    }
+    const key = proxySc || address;
+    const known = this.earnedByProxy.get(key) ?? 0n;
+    const cmp = await call(conn, {
+      _: 'worker.compareBalanceWithProxy',
+      tokens_committed_to_blockchain: 0n,
+      tokens_committed_to_db: known,
+      max_tokens: known,
+    });
+    // A proxy that reports less than it did before has lost (or rolled back) its state: never trust it again.
+    if (cmp.max_tokens < known || cmp.tokens_committed_to_db < 0n) {
+      throw new ProtocolError(
+        'ROLLBACK_DETECTED',
+        `the proxy reports ${cmp.max_tokens} earned tokens, it reported ${known} before`,
+      );
+    }
+    this.earnedByProxy.set(key, cmp.max_tokens);
+    const session: WorkerSession = {
+      conn,
+      address,
+      peer,
+      proxyScAddress: proxySc,
+      workerScAddress: workerSc,
+      earned: cmp.max_tokens,
+      running: new Map(),
+      onMessage: (data) => this.onMessage(session, data),
+    };
+    await call(conn, { _: 'worker.proxyHandshakeComplete', is_disabled: !this.enabled });
+    // The coefficient may have changed while the handshake ran.
+    if (this.coef !== sentCoefficient) {
+      this.trySend(session, { _: 'worker.newCoefficient', new_coefficient: this.coef });
+    }
+    conn.once('close', () => {
+      for (const a of session.running.values()) a.abort();
+    });
+    return session;
+  }
+
+  private onMessage(s: WorkerSession, data: Uint8Array): void {
+    let m: ReturnType<typeof decodeTl>;
+    try {
+      m = decodeTl(data);
+    } catch (err) {
+      s.conn.close(new ProtocolError('PROTOVIOLATION', `bad message: ${String(err)}`));
+      return;
+    }
+    if (m._ === 'proxy.runQueryEx') {
+      void this.serve(s, m);
+    } else if (m._ === 'proxy.workerRequestPayment') {
+      if (m.max_tokens < s.earned) {
+        s.conn.close(new ProtocolError('ROLLBACK_DETECTED', 'the proxy lowered what this worker earned'));
+        return;
+      }
+      s.earned = m.max_tokens;
+      this.earnedByProxy.set(s.proxyScAddress || s.address, m.max_tokens);
+    } else {
+      s.conn.close(new ProtocolError('PROTOVIOLATION', `unexpected message ${m._} from a proxy`));
+    }
+  }
+
+  private async serve(s: WorkerSession, q: Parameters<WorkerQueries['run']>[0]): Promise<void> {
+    this.stats.requests++;
+    const key = Buffer.from(q.request_id).toString('hex');
+    const abort = new AbortController();
+    s.running.set(key, abort);
+    let ok = false;
+    const send = async (m: Parameters<Parameters<WorkerQueries['run']>[1]>[0]) => {
+      if (s.conn.isClosed) {
+        abort.abort();
+        return;
+      }
+      if (m._ === 'proxy.queryAnswerPartEx' && m.flags & 1) ok = true;
+      if (m._ === 'proxy.queryAnswerEx' && m.flags & 1) ok = true;
+      if (m._ !== 'proxy.queryAnswerErrorEx') this.stats.bytes += m.answer.length;
+      sendTl(s.conn, m);
+      if (s.conn.writableNeedDrain) await s.conn.drain();
+    };
+    let tokens: AdjustedTokens | undefined;
+    try {
+      tokens = await this.queries.run(q, send, abort.signal);
+    } catch (err) {
+      this.log(`request failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      s.running.delete(key);
+    }
+    if (ok) this.stats.success++;
+    else this.stats.failed++;
+    if (tokens) this.stats.tokens += tokens.total;
+  }
+
+  private async serveHttp(port: number): Promise<void> {
+    this.http = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://worker');
+      if (
+        serveStats(req, res, url, {
+          title: 'Cocoon worker',
+          accessToken: this.opts.accessToken,
+          stats: () => this.jsonStats(),
+        })
+      )
+        return;
+      if (url.pathname.startsWith('/request/')) {
+        if (!hasToken(req, url, this.opts.accessToken)) {
+          return sendJson(res, 401, { error: { message: 'access token required', type: 'auth_error' } });
+        }
+        try {
+          if (url.pathname === '/request/enable') this.setEnabled(true);
+          else if (url.pathname === '/request/disable') this.setEnabled(false);
+          else if (url.pathname === '/request/change_coefficient') {
+            const c = Number(url.searchParams.get('coefficient'));
+            if (!Number.isFinite(c) || c < 0) throw new RangeError('coefficient must be a number like 1.5');
+            this.setCoefficient(Math.round(c * 1000));
+          } else return sendJson(res, 404, { error: { message: 'no such request', type: 'not_found' } });
+          return sendJson(res, 200, { ok: true, enabled: this.enabled, coefficient: this.coef });
+        } catch (err) {
+          return sendJson(res, 400, {
+            error: { message: (err as Error).message, type: 'invalid_request_error' },
+          });
+        }
+      }
+      sendJson(res, 404, { error: { message: 'not found', type: 'not_found' } });
+    });
+    await new Promise<void>((resolve) => this.http?.listen(port, this.opts.host ?? '127.0.0.1', resolve));
+    this.statsPort = (this.http.address() as AddressInfo).port;
+  }
+
+  jsonStats(): Record<string, unknown> {
+    return {
+      status: {
+        model: this.opts.model,
+        model_hash: createHash('sha256').update(this.opts.model).digest('hex'),
+        owner_address: this.opts.ownerAddress,
+        engine: this.opts.engine.kind,
+        enabled: this.enabled,
+        disabled_by_owner: !this.enabledByOwner,
+        engine_healthy: this.healthy,
+        engine_error: this.healthError ?? null,
+        coefficient: this.coef,
+        running: this.queries.running,
+        max_active_requests: this.opts.maxActiveRequests ?? 200,
+      },
+      stats: { ...this.stats },
+      proxies: this.proxies.map((s) => ({
+        address: s.address,
+        proxy_sc_address: s.proxyScAddress,
+        worker_sc_address: s.workerScAddress,
+        image_hash: s.peer.imageHash,
+        attestation: s.peer.quoteKind,
+        earned_tokens: s.earned,
+        running: s.running.size,
+      })),
+    };
+  }
+}
