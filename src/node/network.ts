@@ -2,7 +2,7 @@
 // sockets on loopback. `cocoon up` runs it on the devnet's root contract; tests and `cocoon bench e2e` run it
 // on a root config in memory (the reference's fake-TON mode).
 
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import type { Server } from 'node:http';
 import { defaultParams } from '../chain/root.ts';
 import type { InferenceEngine } from '../openai/engine.ts';
@@ -49,6 +49,8 @@ export interface LocalNetworkOptions {
   clientOwner?: string;
   proxyOwner?: string;
   workerOwner?: (i: number) => string;
+  /** Node keys to keep identities (and contract addresses) across restarts; default fresh ones. */
+  keys?: { proxy?: KeyObject; client?: KeyObject; worker?: (i: number) => KeyObject };
   /** PoW bits the proxy demands (default 20; tests use fewer). */
   powDifficulty?: number;
   log?: (line: string) => void;
@@ -98,10 +100,12 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   const host = opts.host ?? '127.0.0.1';
   const ports = opts.ports ?? {};
   const policy = tee;
+  const id = (privateKey: KeyObject | undefined) =>
+    createNodeIdentity(privateKey ? { tee, privateKey } : { tee });
   const [proxyId, clientId, ...workerIds] = await Promise.all([
-    createNodeIdentity({ tee }),
-    createNodeIdentity({ tee }),
-    ...opts.workers.map(() => createNodeIdentity({ tee })),
+    id(opts.keys?.proxy),
+    id(opts.keys?.client),
+    ...opts.workers.map((_, i) => id(opts.keys?.worker?.(i))),
   ]);
   if (!proxyId || !clientId) throw new Error('unreachable');
   const models = await Promise.all(

@@ -1,30 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openClient } from '../../chain/client.ts';
+import { Devnet } from '../../chain/devnet.ts';
+import { openEngine } from '../../inference/load.ts';
+import { localRoot, localWallet, nodeKey } from '../../node/local-chain.ts';
+import { type LocalNetworkOptions, startLocalNetwork } from '../../node/network.ts';
+import { RootWatcher, rootConfigFromFile } from '../../node/root-config.ts';
+import type { InferenceEngine } from '../../openai/engine.ts';
 import type { Command } from '../main.ts';
-import { packageVersion } from '../main.ts';
 
-/**
- * `cocoon up`: the whole local network (devnet, root contract, proxy, worker with the embedded model, client).
- * The network layers are not built yet, so it reports honestly what this build can run.
- */
+const usage = [
+  'Usage: cocoon up [--workers N] [--backend URL | --model M] [--dir DIR] [options]',
+  '',
+  'Starts a whole local Cocoon network in one process: a TON devnet with the root contract, one proxy, N',
+  'workers and a client, every hop over RA-TLS with fake-TDX quotes (policy fake_tdx: forgeable, for local',
+  'use only). Prints the OpenAI API URL; Ctrl-C stops everything. State (devnet, keys, wallet, root, access',
+  'token) lives in DIR, so a second `cocoon up` on the same DIR resumes it.',
+  '',
+  '  --workers N        workers to start (default 1)',
+  '  --backend URL      workers forward to this OpenAI-compatible engine (vLLM, SGLang, llama.cpp, Ollama /v1)',
+  '  --model M          workers run this GGUF in-process: embedded (default), PATH.gguf or hf:OWNER/REPO/FILE',
+  '  --dir DIR          state directory (default .cocoon)',
+  '  --port P           client API port (default 10000)',
+  '  --host H           address every node binds (default 127.0.0.1)',
+  '  --devnet-port P    devnet JSON-RPC port (default 8081)',
+  '  --root-config F    no devnet: read the root from a JSON file (proxies, hashes, params)',
+  '  --api-key KEY      require "Authorization: Bearer KEY" on the client API',
+  '  --threads N        evaluation threads per embedded model (default 1)',
+].join('\n');
+
+function port(v: string | undefined, d: number, name: string): number {
+  if (v === undefined) return d;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 65535) throw new TypeError(`--${name} must be a port number`);
+  return n;
+}
+
 export const up: Command = {
-  summary: 'start a whole local network with the embedded defaults',
-  usage: 'Usage: cocoon up',
-  async run() {
-    const lines = [
-      `cocoon ${packageVersion()}`,
-      '',
-      'The local network (devnet, proxy, worker, client) is not part of this build yet.',
-      'What runs so far:',
-      '  cocoon tl encode|decode|schema          the Cocoon TL codec (binary wire format)',
-      '  cocoon chat "question"                  ask the embedded demo model (or --backend URL), streamed',
-      '  cocoon worker                           a worker engine on a local OpenAI API (embedded model)',
-      '  cocoon devnet                           a local TON chain (toncenter JSON-RPC on 127.0.0.1:8081)',
-      '  cocoon wallet | cocoon root             operator wallet; deploy and administer the root contract',
-      '  cocoon attest verify|fake-cert|inspect  TDX quote verification (DCAP) and RA-TLS certificates',
-      '  cocoon bench pow|tl|attest|model|contracts  codec, PoW, attestation, model and contract benchmarks',
-      '',
-      'Run `cocoon --help` for every command.',
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
-    return 0;
+  summary: 'start a whole local network (devnet, root, proxy, workers, client) with the embedded defaults',
+  usage,
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        workers: { type: 'string' },
+        backend: { type: 'string' },
+        model: { type: 'string' },
+        dir: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'devnet-port': { type: 'string' },
+        'root-config': { type: 'string' },
+        'api-key': { type: 'string' },
+        threads: { type: 'string' },
+      },
+    });
+    const n = Number(values.workers ?? 1);
+    if (!Number.isSafeInteger(n) || n < 1 || n > 64) throw new TypeError('--workers must be 1..64');
+    if (values.backend && values.model) throw new TypeError('--backend and --model exclude each other');
+    const dir = values.dir ?? '.cocoon';
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const host = values.host ?? '127.0.0.1';
+    const say = (s: string) => process.stdout.write(`${s}\n`);
+    const log = (s: string) => process.stderr.write(`  ${s}\n`);
+    const tokenFile = join(dir, 'access-token');
+    if (!existsSync(tokenFile))
+      writeFileSync(tokenFile, `${randomBytes(16).toString('hex')}\n`, { mode: 0o600 });
+    const accessToken = readFileSync(tokenFile, 'utf8').trim();
+
+    say(`cocoon up: starting in ${dir}`);
+    const engines: InferenceEngine[] = [];
+    let devnet: Devnet | undefined;
+    const stopAll = async () => {
+      await Promise.all(engines.map((e) => e.close()));
+      await devnet?.close();
+    };
+    try {
+      for (let i = 0; i < n; i++) {
+        const choice: Parameters<typeof openEngine>[0] = values.backend
+          ? { backend: values.backend }
+          : { model: values.model ?? 'embedded' };
+        if (values.threads) choice.threads = Number(values.threads);
+        engines.push(await openEngine(choice));
+      }
+      const models = await Promise.all(engines.map(async (e) => (await e.health()).models[0] ?? 'model'));
+      say(
+        `  workers: ${n} × ${values.backend ? `engine at ${values.backend}` : `embedded model`} (${[...new Set(models)].join(', ')})`,
+      );
+
+      const opts: LocalNetworkOptions = {
+        workers: engines.map((engine) => ({ engine })),
+        host,
+        ports: {
+          api: port(values.port, 10000, 'port'),
+          proxyWorkers: 11001,
+          proxyClients: 11002,
+          proxyStats: 11000,
+          workerStats: 12000,
+        },
+        accessToken,
+        keys: {
+          proxy: nodeKey(dir, 'proxy'),
+          client: nodeKey(dir, 'client'),
+          worker: (i) => nodeKey(dir, `worker-${i}`),
+        },
+        log: process.env.COCOON_LOG === 'debug' ? log : () => {},
+      };
+      if (values['api-key']) opts.apiKey = values['api-key'];
+      if (values['root-config']) {
+        const file = values['root-config'];
+        opts.root = async () => new RootWatcher(rootConfigFromFile(file));
+        say(`  root: from ${file} (no chain)`);
+      } else {
+        devnet = await Devnet.open({ dir: join(dir, 'devnet') });
+        const endpoint = await devnet.listen(port(values['devnet-port'], 8081, 'devnet-port'));
+        say(`  devnet: ${endpoint}`);
+        const client = openClient({ endpoint });
+        const wallet = await localWallet(client, endpoint, dir);
+        const owner = wallet.contract.address.toString();
+        opts.proxyOwner = owner;
+        opts.clientOwner = owner;
+        opts.workerOwner = () => owner;
+        opts.root = async (proxy, allow) => {
+          const root = await localRoot({
+            client,
+            wallet,
+            dir,
+            proxy,
+            allow,
+            log: (l) => say(`  root: ${l}`),
+          });
+          say(`  root: ${root.current.rootAddress} (version ${root.current.version})`);
+          root.start();
+          return root;
+        };
+      }
+      const net = await startLocalNetwork(opts);
+      const api = net.apiUrl;
+      const model = models[0];
+      say('');
+      say(`Cocoon is up. OpenAI API: ${api}`);
+      say(
+        `  proxy   ${net.proxy.scAddress || '(no contract)'} on ${host}:${net.proxy.ports.clients} (clients), :${net.proxy.ports.workers} (workers)`,
+      );
+      say(`  stats   http://${host}:${net.proxy.ports.stats}/stats?access_token=${accessToken} (proxy)`);
+      say(`          http://${host}:${net.workers[0]?.statsPort}/stats?access_token=${accessToken} (worker)`);
+      say(`          ${api.replace(/\/v1$/, '')}/stats?access_token=${accessToken} (client)`);
+      say('');
+      say('Try it:');
+      say(
+        `  curl -N ${api}/chat/completions -H 'Content-Type: application/json'${values['api-key'] ? ` -H 'Authorization: Bearer ${values['api-key']}'` : ''} \\`,
+      );
+      say(
+        `    -d '{"model":"${model}","messages":[{"role":"user","content":"What is the capital of Peru?"}],"stream":true}'`,
+      );
+      say('');
+      say('Ctrl-C stops the network.');
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      say('cocoon up: stopping');
+      await net.close();
+      return 0;
+    } finally {
+      await stopAll();
+    }
   },
 };
