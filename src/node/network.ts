@@ -20,6 +20,8 @@ export interface LocalWorker {
   model?: string;
   coefficient?: number;
   maxActiveRequests?: number;
+  /** Engine health check period (default 2 s). */
+  healthIntervalMs?: number;
 }
 
 export interface LocalNetworkOptions {
@@ -51,6 +53,8 @@ export interface LocalNetworkOptions {
   workerOwner?: (i: number) => string;
   /** Node keys to keep identities (and contract addresses) across restarts; default fresh ones. */
   keys?: { proxy?: KeyObject; client?: KeyObject; worker?: (i: number) => KeyObject };
+  /** The proxy's state file (see ProxyNodeOptions.stateFile). */
+  proxyStateFile?: string;
   /** PoW bits the proxy demands (default 20; tests use fewer). */
   powDifficulty?: number;
   log?: (line: string) => void;
@@ -65,6 +69,8 @@ export interface LocalNetwork {
   /** `http://host:port/v1` */
   apiUrl: string;
   identities: { proxy: NodeIdentity; workers: NodeIdentity[]; client: NodeIdentity };
+  /** Stops the proxy and starts it again on the same ports with the same identity (its state is lost). */
+  restartProxy(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -131,8 +137,9 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   if (opts.accessToken) proxyOpts.accessToken = opts.accessToken;
   if (opts.clientFunds) proxyOpts.clientFunds = opts.clientFunds;
   if (opts.powDifficulty !== undefined) proxyOpts.powDifficulty = opts.powDifficulty;
+  if (opts.proxyStateFile) proxyOpts.stateFile = opts.proxyStateFile;
   if (opts.log) proxyOpts.log = opts.log;
-  const proxy = new ProxyNode(proxyOpts);
+  let proxy = new ProxyNode(proxyOpts);
   await proxy.start();
   const addresses = { workers: `${host}:${proxy.ports.workers}`, clients: `${host}:${proxy.ports.clients}` };
   const root = opts.root
@@ -152,6 +159,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
     };
     if (w.coefficient !== undefined) o.coefficient = w.coefficient;
     if (w.maxActiveRequests !== undefined) o.maxActiveRequests = w.maxActiveRequests;
+    if (w.healthIntervalMs !== undefined) o.healthIntervalMs = w.healthIntervalMs;
     if (i === 0 && ports.workerStats !== undefined) o.statsPort = ports.workerStats;
     if (opts.accessToken) o.accessToken = opts.accessToken;
     if (opts.log) o.log = opts.log;
@@ -170,12 +178,32 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   if (opts.accessToken) apiOpts.accessToken = opts.accessToken;
   const api = clientApi(apiOpts);
   const ids = [proxyId, clientId, ...workerIds];
+  const restartProxy = async () => {
+    const ports = proxy.ports;
+    await proxy.close();
+    const o = { ...proxyOpts, workerPort: ports.workers, clientPort: ports.clients };
+    if (proxyOpts.statsPort !== undefined) o.statsPort = ports.stats;
+    proxy = new ProxyNode(o);
+    await proxy.start();
+    network.proxy = proxy;
+  };
+  const network: LocalNetwork = {
+    root,
+    proxy,
+    workers,
+    client,
+    api,
+    apiUrl: '',
+    identities: { proxy: proxyId, workers: workerIds as NodeIdentity[], client: clientId },
+    restartProxy: () => restartProxy(),
+    close: () => close(),
+  };
   const close = async () => {
     api.closeAllConnections();
     await new Promise<void>((r) => api.close(() => r()));
     client.close();
     await Promise.all(workers.map((w) => w.close()));
-    await proxy.close();
+    await network.proxy.close();
     root.close();
     for (const id of ids) id.refresher.close();
   };
@@ -184,16 +212,8 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
     client.start();
     const port = await listenApi(api, ports.api ?? 0, host);
     await Promise.all([client.waitReady(30_000), ...workers.map((w) => w.waitReady(30_000))]);
-    return {
-      root,
-      proxy,
-      workers,
-      client,
-      api,
-      apiUrl: `http://${host}:${port}/v1`,
-      identities: { proxy: proxyId, workers: workerIds as NodeIdentity[], client: clientId },
-      close,
-    };
+    network.apiUrl = `http://${host}:${port}/v1`;
+    return network;
   } catch (err) {
     await close();
     throw err;

@@ -83,7 +83,7 @@ async function answer(body: Record<string, unknown>, path: string, res: ServerRe
     total_tokens: 18,
     prompt_tokens_details: { cached_tokens: 3 },
   };
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
   if (mode === 'error') {
     res.writeHead(400, { 'content-type': 'application/json' });

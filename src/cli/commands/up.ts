@@ -101,6 +101,7 @@ export const up: Command = {
           workerStats: 12000,
         },
         accessToken,
+        proxyStateFile: join(dir, 'proxy-state.json'),
         keys: {
           proxy: nodeKey(dir, 'proxy'),
           client: nodeKey(dir, 'client'),

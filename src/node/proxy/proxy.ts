@@ -5,6 +5,7 @@
 // its own alarm for the request's timeout.
 
 import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -61,6 +62,11 @@ export interface ProxyNodeOptions {
   clientSecretHash?: (owner: string) => Uint8Array | undefined;
   /** Requests are cut when a client stops reading and this many bytes wait for it (default 16 MiB). */
   maxClientBuffer?: number;
+  /**
+   * Where the per-client and per-worker token counters are kept across restarts (written atomically about every
+   * second and on close). Without it a restarted proxy starts from zero, which its workers refuse as a rollback.
+   */
+  stateFile?: string;
   /** Tries per request (the first worker plus retries before the first byte), default 3. */
   maxAttempts?: number;
   log?: (line: string) => void;
@@ -153,6 +159,8 @@ export class ProxyNode {
   private nextId = 1;
   private closed = false;
   readonly ports = { workers: 0, clients: 0, stats: 0 };
+  /** Every open connection, handshaken or not. */
+  private readonly accepted = new Set<Connection>();
   private readonly startedAt = Date.now();
 
   constructor(private readonly opts: ProxyNodeOptions) {}
@@ -170,7 +178,58 @@ export class ProxyNode {
     return proxyScAddress(this.root, this.opts.ownerAddress, this.opts.identity.publicKey);
   }
 
+  private saveTimer: NodeJS.Timeout | undefined;
+  private dirty = false;
+
+  private loadState(file: string): void {
+    if (!existsSync(file)) return;
+    const o = JSON.parse(readFileSync(file, 'utf8')) as {
+      clients?: { owner: string; tokens: string; requests: number }[];
+      workers?: { owner: string; tokens: string; requests: number }[];
+    };
+    for (const [list, map] of [
+      [o.clients ?? [], this.clientAccounts],
+      [o.workers ?? [], this.workerAccounts],
+    ] as const) {
+      for (const a of list) {
+        map.set(a.owner, {
+          owner: a.owner,
+          tokens: BigInt(a.tokens),
+          reserved: 0n,
+          requests: a.requests,
+          lastRequestAt: 0,
+        });
+      }
+    }
+  }
+
+  /** Writes the counters: a temporary file, fsync, rename — a crash leaves the old or the new state, never half. */
+  private saveState(): void {
+    const file = this.opts.stateFile;
+    if (!file || !this.dirty) return;
+    this.dirty = false;
+    const rows = (m: Map<string, Account>) =>
+      [...m.values()].map((a) => ({ owner: a.owner, tokens: a.tokens.toString(), requests: a.requests }));
+    const tmp = `${file}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(
+        fd,
+        JSON.stringify({ clients: rows(this.clientAccounts), workers: rows(this.workerAccounts) }),
+      );
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  }
+
   async start(): Promise<void> {
+    if (this.opts.stateFile) {
+      this.loadState(this.opts.stateFile);
+      this.saveTimer = setInterval(() => this.saveState(), 1000);
+      this.saveTimer.unref();
+    }
     const host = this.opts.host ?? '127.0.0.1';
     const identity = this.opts.identity.holder;
     const common = this.opts.powDifficulty === undefined ? {} : { powDifficulty: this.opts.powDifficulty };
@@ -215,13 +274,21 @@ export class ProxyNode {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([this.workerServer?.close(), this.clientServer?.close()]);
-    for (const w of this.workers.values()) w.conn.close(new ProtocolError('SHUTDOWN', 'proxy stopping'));
-    for (const c of this.clients.values()) c.conn.close(new ProtocolError('SHUTDOWN', 'proxy stopping'));
+    // The listening sockets only finish closing once every connection they accepted has gone.
+    const servers = Promise.all([this.workerServer?.close(), this.clientServer?.close()]);
+    for (const c of this.accepted) c.close(new ProtocolError('SHUTDOWN', 'proxy stopping'));
+    await servers;
+    clearInterval(this.saveTimer);
+    this.saveState();
     if (this.http) {
       this.http.closeAllConnections();
       await new Promise<void>((r) => this.http?.close(() => r()));
     }
+  }
+
+  private track(conn: Connection): void {
+    this.accepted.add(conn);
+    conn.once('close', () => this.accepted.delete(conn));
   }
 
   private proxyParams(proto: number): TlConstructors['proxy.params'] {
@@ -357,6 +424,7 @@ export class ProxyNode {
         this.onWorkerMessage(link, data);
       },
     });
+    this.track(conn);
     conn.on('close', (reason) => {
       if (!link) return;
       this.workers.delete(id);
@@ -525,6 +593,7 @@ export class ProxyNode {
         this.onRunQuery(link, m);
       },
     });
+    this.track(conn);
     conn.on('close', () => {
       this.clients.delete(id);
       // Requests keep running on their workers and are billed when they end: the work is done either way.
@@ -801,6 +870,10 @@ export class ProxyNode {
     w.requests.delete(r.workerKey);
     w.running--;
     recordOutcome(w.score, false, 0);
+    if (this.closed) {
+      this.finish(r, ANSWER_ERROR.failure, 'the proxy is stopping', f);
+      return;
+    }
     const retryable =
       !r.headSent &&
       (f?.tokens_used.total_tokens_used ?? 0n) === 0n &&
@@ -869,6 +942,7 @@ export class ProxyNode {
     if (ok) this.stats.success++;
     else this.stats.failed++;
     this.stats.tokens += tokens;
+    this.dirty = true;
     acc.tokens += tokens;
     acc.requests++;
     acc.lastRequestAt = Date.now();

@@ -92,12 +92,29 @@ describe('a worker runs proxy.runQueryEx on its engine', () => {
     assert.deepEqual(srv.seen.at(-1)?.body.stream_options, { include_usage: true });
   });
 
-  test('refusals end with proxy.queryAnswerErrorEx and zero tokens: bad body, wrong model, bad method, garbage query, too busy', async () => {
+  test('requests the app got wrong are answered HTTP 400 with zero tokens: bad body, wrong model, wrong path', async () => {
     const cases = [
       runQuery('{"model":"slow","model":"x","messages":[]}'),
       runQuery({ model: 'other', messages: [{ role: 'user', content: 'hi' }] }),
-      runQuery({ model: 'slow', messages: [{ role: 'user', content: 'hi' }] }, { method: 'GET' }),
       runQuery({ model: 'slow', messages: [{ role: 'user', content: 'hi' }] }, { url: '/v1/embeddings' }),
+    ];
+    for (const c of cases) {
+      const { msgs, tokens } = await collect(c);
+      assert.equal(msgs.length, 1);
+      const m = msgs[0] as { _: string; flags: number; answer: Uint8Array };
+      assert.equal(m._, 'proxy.queryAnswerEx');
+      assert.equal(m.flags & 1, 1, 'complete in one message');
+      const head = decodeTl(m.answer) as { status_code: number; payload: Uint8Array };
+      assert.equal(head.status_code, 400);
+      const body = JSON.parse(Buffer.from(head.payload).toString()) as { error: { message: string } };
+      assert.ok(body.error.message.length > 0);
+      assert.equal(tokens.total, 0n);
+    }
+  });
+
+  test('refusals end with proxy.queryAnswerErrorEx and zero tokens: bad method, garbage query, too busy', async () => {
+    const cases = [
+      runQuery({ model: 'slow', messages: [{ role: 'user', content: 'hi' }] }, { method: 'GET' }),
       { ...runQuery({}), query: new Uint8Array([1, 2, 3]) },
     ];
     for (const c of cases) {
