@@ -23,7 +23,7 @@ const usage = [
   '  --backend URL      workers forward to this OpenAI-compatible engine (vLLM, SGLang, llama.cpp, Ollama /v1)',
   '  --model M          workers run this GGUF in-process: embedded (default), PATH.gguf or hf:OWNER/REPO/FILE',
   '  --dir DIR          state directory (default .cocoon)',
-  '  --port P           client API port (default 10000)',
+  '  --port P           client API port (default 10000; 0: every node on a free port)',
   '  --host H           address every node binds (default 127.0.0.1)',
   '  --devnet-port P    devnet JSON-RPC port (default 8081)',
   '  --root-config F    no devnet: read the root from a JSON file (proxies, hashes, params)',
@@ -65,6 +65,9 @@ export const up: Command = {
     const host = values.host ?? '127.0.0.1';
     const say = (s: string) => process.stdout.write(`${s}\n`);
     const log = (s: string) => process.stderr.write(`  ${s}\n`);
+    const apiPort = port(values.port, 10000, 'port');
+    // --port 0: every node on a free port (several networks side by side, tests).
+    const ephemeral = apiPort === 0;
     const tokenFile = join(dir, 'access-token');
     if (!existsSync(tokenFile))
       writeFileSync(tokenFile, `${randomBytes(16).toString('hex')}\n`, { mode: 0o600 });
@@ -93,13 +96,9 @@ export const up: Command = {
       const opts: LocalNetworkOptions = {
         workers: engines.map((engine) => ({ engine })),
         host,
-        ports: {
-          api: port(values.port, 10000, 'port'),
-          proxyWorkers: 11001,
-          proxyClients: 11002,
-          proxyStats: 11000,
-          workerStats: 12000,
-        },
+        ports: ephemeral
+          ? { api: 0, proxyWorkers: 0, proxyClients: 0, proxyStats: 0, workerStats: 0 }
+          : { api: apiPort, proxyWorkers: 11001, proxyClients: 11002, proxyStats: 11000, workerStats: 12000 },
         accessToken,
         proxyStateFile: join(dir, 'proxy-state.json'),
         keys: {
@@ -116,7 +115,9 @@ export const up: Command = {
         say(`  root: from ${file} (no chain)`);
       } else {
         devnet = await Devnet.open({ dir: join(dir, 'devnet') });
-        const endpoint = await devnet.listen(port(values['devnet-port'], 8081, 'devnet-port'));
+        const endpoint = await devnet.listen(
+          port(values['devnet-port'], ephemeral ? 0 : 8081, 'devnet-port'),
+        );
         say(`  devnet: ${endpoint}`);
         const client = openClient({ endpoint });
         const wallet = await localWallet(client, endpoint, dir);

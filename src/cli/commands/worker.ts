@@ -1,79 +1,99 @@
 import { parseArgs } from 'node:util';
 import { openEngine } from '../../inference/load.ts';
-import { listen, openAiServer } from '../../openai/serve.ts';
+import { WorkerNode } from '../../node/worker/node.ts';
 import type { Command } from '../main.ts';
+import {
+  identityOf,
+  logTo,
+  nodeOptions,
+  nodeUsage,
+  ownerOf,
+  peerPolicy,
+  portOf,
+  rootFrom,
+  untilSignal,
+} from './node-opts.ts';
 
 const usage = [
-  'Usage: cocoon worker [--model embedded|PATH.gguf|hf:OWNER/REPO/FILE.gguf | --backend URL] [options]',
+  'Usage: cocoon worker (--root-config FILE | --root ADDRESS) [--model M | --backend URL] [options]',
   '',
-  "Runs a worker's inference engine and serves it on its local HTTP port as an OpenAI-compatible API",
-  '(GET /v1/models, POST /v1/chat/completions and /v1/completions, GET /healthz).',
+  'Runs a worker: connects to the proxies the root lists (RA-TLS), serves their requests on its engine and',
+  'earns for every token. Stats and control on --stats-port: /stats, /jsonstats, /request/enable,',
+  '/request/disable, /request/change_coefficient?coefficient=1.5.',
   '',
-  '  --model M        a GGUF model run in-process on CPU (default: embedded, the demo model)',
-  '  --backend URL    an OpenAI-compatible engine instead (vLLM, SGLang, llama.cpp server, Ollama /v1)',
-  '  --api-key KEY    bearer token for --backend',
-  '  --tokenizer M    a GGUF whose tokenizer counts tokens when --backend reports no usage',
-  '  --host H         listen address (default 127.0.0.1)',
-  '  --port P         listen port (default 12000)',
-  '  --threads N      evaluation threads for --model (default 1)',
-  '  --parallel N     requests evaluated at once for --model; the rest queue in order (default 1)',
-  '  --context N      context size in tokens for --model',
+  '  --model M            a GGUF run in-process: embedded (default), PATH.gguf or hf:OWNER/REPO/FILE.gguf',
+  '  --backend URL        an OpenAI-compatible engine instead (vLLM, SGLang, llama.cpp server, Ollama /v1)',
+  '  --backend-key KEY    bearer token for --backend',
+  "  --model-name SPEC    the model as the root knows it, NAME@COMMIT:VERITY (default: the engine's name)",
+  '  --coefficient X      price multiplier, e.g. 1.5 (default 1.0)',
+  '  --max-active N       requests at once (default 200)',
+  '  --proxies N          distinct proxies to serve (default 1)',
+  '  --stats-port P       /stats, /jsonstats, /request/* (default 12000)',
+  '',
+  nodeUsage,
 ].join('\n');
 
-function intOpt(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`--${name} must be a non-negative integer`);
-  return n;
-}
-
 export const worker: Command = {
-  summary: 'run a worker: its inference engine (embedded model or engine URL) on a local OpenAI API',
+  summary: "run a worker: serves proxies' requests on an inference engine and earns per token",
   usage,
   async run(argv) {
-    const { values } = parseArgs({
+    const { values: v } = parseArgs({
       args: argv,
       options: {
+        ...nodeOptions,
         model: { type: 'string' },
         backend: { type: 'string' },
-        'api-key': { type: 'string' },
-        tokenizer: { type: 'string' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        threads: { type: 'string' },
-        parallel: { type: 'string' },
-        context: { type: 'string' },
+        'backend-key': { type: 'string' },
+        'model-name': { type: 'string' },
+        coefficient: { type: 'string' },
+        'max-active': { type: 'string' },
+        proxies: { type: 'string' },
+        'stats-port': { type: 'string' },
       },
     });
-    if (values.model && values.backend) throw new TypeError('--model and --backend exclude each other');
-    const choice: Parameters<typeof openEngine>[0] = {};
-    if (values.backend) choice.backend = values.backend;
-    else choice.model = values.model ?? 'embedded';
-    if (values['api-key']) choice.apiKey = values['api-key'];
-    if (values.tokenizer) choice.tokenizer = values.tokenizer;
-    const threads = intOpt(values.threads, 'threads');
-    const parallel = intOpt(values.parallel, 'parallel');
-    const context = intOpt(values.context, 'context');
-    if (threads !== undefined) choice.threads = threads;
-    if (parallel !== undefined) choice.parallel = parallel;
-    if (context !== undefined) choice.contextSize = context;
+    if (v.model && v.backend) throw new TypeError('--model and --backend exclude each other');
+    const coefficient = Math.round(Number(v.coefficient ?? 1) * 1000);
+    if (!Number.isSafeInteger(coefficient) || coefficient < 0)
+      throw new TypeError('--coefficient must be ≥ 0');
+    const root = await rootFrom(v);
+    const identity = await identityOf(v, 'worker');
+    const choice: Parameters<typeof openEngine>[0] = v.backend
+      ? { backend: v.backend }
+      : { model: v.model ?? 'embedded' };
+    if (v['backend-key']) choice.apiKey = v['backend-key'];
     const engine = await openEngine(choice);
-    const health = await engine.health();
-    if (!health.ok) process.stderr.write(`warning: the engine is not healthy yet: ${health.error ?? ''}\n`);
-    const server = openAiServer({ engine });
-    const url = await listen(server, intOpt(values.port, 'port') ?? 12000, values.host ?? '127.0.0.1');
-    process.stdout.write(`worker: ${engine.kind} engine, model ${health.models.join(', ') || '?'}\n`);
-    process.stdout.write(`worker: OpenAI API on ${url}/v1\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
-    await new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    });
+    const model = v['model-name'] ?? (await engine.health()).models[0];
+    if (!model) throw new TypeError('the engine names no model: give --model-name');
+    const opts: ConstructorParameters<typeof WorkerNode>[0] = {
+      root,
+      identity,
+      engine,
+      model,
+      ownerAddress: ownerOf(v, identity),
+      coefficient,
+      proxyPolicy: peerPolicy(v),
+      checkProxyHashes: !v['no-hash-check'],
+      host: v.host ?? '127.0.0.1',
+      statsPort: portOf(v['stats-port'], 12000, 'stats-port'),
+    };
+    if (v['max-active']) opts.maxActiveRequests = Number(v['max-active']);
+    if (v.proxies) opts.proxyConnections = Number(v.proxies);
+    if (v['access-token']) opts.accessToken = v['access-token'];
+    const log = logTo(v);
+    if (log) opts.log = log;
+    const node = new WorkerNode(opts);
+    await node.start();
+    process.stdout.write(`worker: ${engine.kind} engine serving ${model} ×${coefficient / 1000}\n`);
+    process.stdout.write(`worker: stats on http://${opts.host}:${node.statsPort}/stats\n`);
+    node
+      .waitReady(60_000)
+      .then((s) => process.stdout.write(`worker: connected to proxy ${s.address}\n`))
+      .catch((e: Error) => process.stderr.write(`worker: ${e.message} (still trying)\n`));
+    await untilSignal();
+    await node.close();
     await engine.close();
+    root.close();
+    identity.refresher.close();
     return 0;
   },
 };

@@ -6,9 +6,9 @@ import { startTestEngine } from './support/openai-server.ts';
 
 const bin = new URL('../bin/cocoon.js', import.meta.url).pathname;
 
-/** Starts `cocoon worker` on a free port and resolves with its base URL. */
+/** Starts `cocoon engine` on a free port and resolves with its base URL. */
 async function startWorker(args: string[]) {
-  const child = spawn(process.execPath, [bin, 'worker', '--port', '0', ...args], {
+  const child = spawn(process.execPath, [bin, 'engine', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -20,12 +20,12 @@ async function startWorker(args: string[]) {
       const m = /OpenAI API on (\S+)\/v1/.exec(l);
       if (m) resolve(m[1] as string);
     });
-    child.once('exit', (code) => reject(new Error(`worker exited ${code}: ${err}`)));
+    child.once('exit', (code) => reject(new Error(`engine exited ${code}: ${err}`)));
   });
   return { child, url };
 }
 
-test('cocoon worker --model embedded answers OpenAI requests over loopback, streaming, and stops cleanly', async (t) => {
+test('cocoon engine --model embedded answers OpenAI requests over loopback, streaming, and stops cleanly', async (t) => {
   const { child, url } = await startWorker(['--model', 'embedded']);
   t.after(() => child.kill('SIGKILL'));
   const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] };
@@ -72,7 +72,7 @@ test('cocoon worker --model embedded answers OpenAI requests over loopback, stre
   assert.equal(code, 0);
 });
 
-test('cocoon worker --backend URL serves an OpenAI-compatible engine through the same API', async (t) => {
+test('cocoon engine --backend URL serves an OpenAI-compatible engine through the same API', async (t) => {
   const engine = await startTestEngine();
   t.after(() => engine.close());
   const { child, url } = await startWorker(['--backend', engine.url]);

@@ -1,0 +1,81 @@
+import { parseArgs } from 'node:util';
+import { clientApi, listenApi } from '../../node/client/api.ts';
+import { ClientNode } from '../../node/client/client.ts';
+import type { Command } from '../main.ts';
+import {
+  identityOf,
+  logTo,
+  nodeOptions,
+  nodeUsage,
+  ownerOf,
+  peerPolicy,
+  portOf,
+  rootFrom,
+  untilSignal,
+} from './node-opts.ts';
+
+const usage = [
+  'Usage: cocoon client (--root-config FILE | --root ADDRESS) [options]',
+  '',
+  'Runs a client: connects to a proxy from the root (checking its attestation) and serves the OpenAI API',
+  '(POST /v1/chat/completions, POST /v1/completions, GET /v1/models) for your apps, plus /stats.',
+  '',
+  '  --port P             API port (default 10000)',
+  '  --key KEY            require "Authorization: Bearer KEY" from apps',
+  '  --secret S           short-auth secret registered with the proxy (default empty)',
+  '  --proxies N          proxies to hold connections to (default 1)',
+  '',
+  nodeUsage,
+].join('\n');
+
+export const client: Command = {
+  summary: 'run a client: the OpenAI-compatible API for apps, through an attested proxy',
+  usage,
+  async run(argv) {
+    const { values: v } = parseArgs({
+      args: argv,
+      options: {
+        ...nodeOptions,
+        port: { type: 'string' },
+        key: { type: 'string' },
+        secret: { type: 'string' },
+        proxies: { type: 'string' },
+      },
+    });
+    const root = await rootFrom(v);
+    const identity = await identityOf(v, 'client');
+    const opts: ConstructorParameters<typeof ClientNode>[0] = {
+      root,
+      identity,
+      ownerAddress: ownerOf(v, identity),
+      proxyPolicy: peerPolicy(v),
+      checkProxyHashes: !v['no-hash-check'],
+    };
+    if (v.secret !== undefined) opts.secret = v.secret;
+    if (v.proxies) opts.proxyConnections = Number(v.proxies);
+    const log = logTo(v);
+    if (log) opts.log = log;
+    const node = new ClientNode(opts);
+    node.start();
+    const apiOpts: Parameters<typeof clientApi>[0] = { node };
+    if (v.key) apiOpts.apiKey = v.key;
+    if (v['access-token']) apiOpts.accessToken = v['access-token'];
+    const server = clientApi(apiOpts);
+    const host = v.host ?? '127.0.0.1';
+    const port = await listenApi(server, portOf(v.port, 10000, 'port'), host);
+    process.stdout.write(`client: OpenAI API on http://${host}:${port}/v1\n`);
+    node
+      .waitReady(60_000)
+      .then((s) =>
+        process.stdout.write(`client: connected to proxy ${s.address} (image ${s.peer.imageHash})\n`),
+      )
+      .catch((e: Error) => process.stderr.write(`client: ${e.message} (still trying)\n`));
+    await untilSignal();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    node.close();
+    root.close();
+    identity.refresher.close();
+    return 0;
+  },
+};

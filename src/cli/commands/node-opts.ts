@@ -1,0 +1,135 @@
+// What the three runner commands share: where the root config comes from (a JSON file, or the root contract
+// through a toncenter endpoint), the node's key in its state directory, and the attestation policy for peers.
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Address } from '@ton/core';
+import { openClient } from '../../chain/client.ts';
+import { CocoonError } from '../../errors.ts';
+import { createNodeIdentity, type NodeIdentity, type TeeMode } from '../../node/identity.ts';
+import { nodeKey } from '../../node/local-chain.ts';
+import { RootWatcher, rootConfigFromChain, rootConfigFromFile } from '../../node/root-config.ts';
+import { fetchCollateral } from '../../tee/collateral.ts';
+import type { AttestationPolicy } from '../../tee/policy.ts';
+
+export const nodeOptions = {
+  dir: { type: 'string' },
+  'root-config': { type: 'string' },
+  root: { type: 'string' },
+  endpoint: { type: 'string' },
+  'api-key': { type: 'string' },
+  tee: { type: 'string' },
+  'peer-policy': { type: 'string' },
+  pccs: { type: 'string' },
+  host: { type: 'string' },
+  owner: { type: 'string' },
+  'access-token': { type: 'string' },
+  'no-hash-check': { type: 'boolean' },
+  verbose: { type: 'boolean' },
+} as const;
+
+export const nodeUsage = [
+  'Root config (one of):',
+  '  --root-config FILE   a JSON root config (proxies, hashes, params): an offline network',
+  '  --root ADDRESS       the root contract (default: DIR/root.json), read through --endpoint',
+  '  --endpoint URL       toncenter-v2 JSON-RPC (default the devnet, http://127.0.0.1:8081/jsonRPC)',
+  '  --api-key K          toncenter API key',
+  'Attestation:',
+  "  --tee fake_tdx|tdx   where this node's quote comes from (default tdx: configfs-tsm on a TDX guest)",
+  '  --peer-policy P      what peers must present: tdx (default; DCAP-verified) or fake_tdx (local tests only)',
+  '  --pccs URL           PCCS to fetch DCAP collateral from (policy tdx)',
+  '  --no-hash-check      do not check peer image and model hashes against the root (test networks only)',
+  'Node:',
+  '  --dir DIR            state directory: keys, state (default .cocoon)',
+  '  --host H             address to bind (default 127.0.0.1)',
+  '  --owner ADDRESS      TON address that owns this node (earnings, contracts)',
+  '  --access-token T     token for /stats, /jsonstats and /request/* (default: open, loopback only)',
+  '  --verbose            log connections and failures to stderr',
+].join('\n');
+
+type Values = {
+  [K in keyof typeof nodeOptions]?: (typeof nodeOptions)[K]['type'] extends 'boolean' ? boolean : string;
+};
+
+/** The root config source the flags name, started (polled) when it is the chain. */
+export async function rootFrom(v: Values): Promise<RootWatcher> {
+  const file = v['root-config'];
+  if (file) {
+    const load = async () => rootConfigFromFile(file);
+    const w = new RootWatcher(await load(), load, 30_000);
+    w.start();
+    return w;
+  }
+  const dir = v.dir ?? '.cocoon';
+  let address = v.root;
+  if (!address) {
+    try {
+      address = (JSON.parse(readFileSync(join(dir, 'root.json'), 'utf8')) as { address: string }).address;
+    } catch {
+      throw new CocoonError('NO_ROOT', `no --root-config, no --root and no ${join(dir, 'root.json')}`);
+    }
+  }
+  const chain: Parameters<typeof openClient>[0] = {};
+  if (v.endpoint) chain.endpoint = v.endpoint;
+  if (v['api-key']) chain.apiKey = v['api-key'];
+  const client = openClient(chain);
+  const root = Address.parse(address);
+  const load = () => rootConfigFromChain(client, root);
+  const w = new RootWatcher(await load(), load, 30_000);
+  w.start();
+  return w;
+}
+
+export function teeOf(v: Values): TeeMode {
+  const t = v.tee ?? 'tdx';
+  if (t !== 'tdx' && t !== 'fake_tdx') throw new TypeError('--tee must be tdx or fake_tdx');
+  return t;
+}
+
+export function peerPolicy(v: Values): AttestationPolicy {
+  const p = v['peer-policy'] ?? 'tdx';
+  if (p === 'fake_tdx') return { kind: 'fake_tdx' };
+  if (p !== 'tdx') throw new TypeError('--peer-policy must be tdx or fake_tdx');
+  const pccs = v.pccs;
+  return {
+    kind: 'tdx',
+    collateral: (quote) => {
+      if (!pccs)
+        throw new CocoonError('NO_COLLATERAL', 'policy tdx needs --pccs URL to fetch DCAP collateral');
+      return fetchCollateral(pccs, quote);
+    },
+  };
+}
+
+/** The node's identity, with its key kept in DIR/keys/NAME.pem. */
+export async function identityOf(v: Values, name: string): Promise<NodeIdentity> {
+  const dir = v.dir ?? '.cocoon';
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return createNodeIdentity({ tee: teeOf(v), privateKey: nodeKey(dir, name) });
+}
+
+export function portOf(v: string | undefined, d: number, name: string): number {
+  if (v === undefined) return d;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 65535) throw new TypeError(`--${name} must be a port number`);
+  return n;
+}
+
+/** Resolves on SIGINT or SIGTERM. */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+export const logTo = (v: Values) => (v.verbose ? (l: string) => process.stderr.write(`${l}\n`) : undefined);
+
+/** A placeholder owner from a label, for nodes started without --owner on test networks. */
+export function ownerOf(v: Values, id: NodeIdentity): string {
+  if (v.owner) {
+    Address.parse(v.owner);
+    return v.owner;
+  }
+  return `0:${Buffer.from(id.publicKey).toString('hex')}`;
+}

@@ -1,0 +1,204 @@
+// The runners as separate processes, as an operator starts them: `cocoon proxy`, `cocoon worker` and
+// `cocoon client` on a JSON root config; and `cocoon up`, the whole network on the devnet, driven with the
+// official openai package, stopped with SIGINT and resumed from its directory.
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, describe, test } from 'node:test';
+import OpenAI from 'openai';
+import { FAKE_TDX_IMAGE_HASH } from '../src/tee/fake-tdx.ts';
+import { startTestEngine } from './support/openai-server.ts';
+
+const bin = new URL('../bin/cocoon.js', import.meta.url).pathname;
+
+interface Proc {
+  child: ChildProcess;
+  lines: string[];
+  /** Resolves with the first capture of `re` in a stdout line. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
+  exit: Promise<number | null>;
+}
+
+function run(args: string[]): Proc {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const waiters: { re: RegExp; resolve: (s: string) => void }[] = [];
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => {
+    lines.push(l);
+    for (const w of [...waiters]) {
+      const m = w.re.exec(l);
+      if (m) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m[1] ?? m[0]);
+      }
+    }
+  });
+  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    child,
+    lines,
+    exit,
+    waitFor: (re, timeoutMs = 60_000) => {
+      const seen = lines.map((l) => re.exec(l)).find(Boolean);
+      if (seen) return Promise.resolve(seen[1] ?? seen[0]);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(`no ${re} in ${timeoutMs} ms; stdout:\n${lines.join('\n')}\nstderr:\n${stderr}`),
+            ),
+          timeoutMs,
+        );
+        waiters.push({ re, resolve: (s) => (clearTimeout(timer), resolve(s)) });
+        void exit.then((code) =>
+          reject(new Error(`exited ${code} waiting for ${re}:\n${lines.join('\n')}\n${stderr}`)),
+        );
+      });
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe('runners as processes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cocoon-procs-'));
+  const procs: Proc[] = [];
+  after(() => {
+    for (const p of procs) p.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('cocoon proxy, worker and client on a JSON root config answer the openai SDK, and stop on SIGTERM', async () => {
+    const engine = await startTestEngine();
+    try {
+      const [wp, cp] = [await freePort(), await freePort()];
+      const rootFile = join(dir, 'root.json');
+      writeFileSync(
+        rootFile,
+        JSON.stringify({
+          proxies: [{ workers: `127.0.0.1:${wp}`, clients: `127.0.0.1:${cp}` }],
+          proxy_hashes: [FAKE_TDX_IMAGE_HASH],
+          worker_hashes: [FAKE_TDX_IMAGE_HASH],
+          model_hashes: [createHash('sha256').update('test-model').digest('hex')],
+        }),
+      );
+      const common = ['--root-config', rootFile, '--tee', 'fake_tdx', '--peer-policy', 'fake_tdx'];
+      const proxy = run([
+        'proxy',
+        ...common,
+        '--dir',
+        join(dir, 'p'),
+        '--workers-port',
+        `${wp}`,
+        '--clients-port',
+        `${cp}`,
+        '--stats-port',
+        '0',
+        '--pow-difficulty',
+        '8',
+      ]);
+      procs.push(proxy);
+      await proxy.waitFor(/proxy: workers on/);
+      const worker = run([
+        'worker',
+        ...common,
+        '--dir',
+        join(dir, 'w'),
+        '--backend',
+        engine.url,
+        '--stats-port',
+        '0',
+        '--coefficient',
+        '1.5',
+      ]);
+      const client = run(['client', ...common, '--dir', join(dir, 'c'), '--port', '0']);
+      procs.push(worker, client);
+      await worker.waitFor(/worker: connected to proxy/);
+      const api = await client.waitFor(/OpenAI API on (\S+)/);
+      await client.waitFor(/client: connected to proxy/);
+      const ai = new OpenAI({ baseURL: api, apiKey: 'unused', maxRetries: 0 });
+      const r = await ai.chat.completions.create({
+        model: 'test-model',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      assert.equal(r.choices[0]?.message.content, 'The capital of France is Paris.');
+      // Coefficient 1.5: 8 uncached prompt, 3 cached and 7 completion tokens become 12 + 4 + 10 = 26 at 20 nanoTON.
+      assert.equal((r.usage as unknown as { total_cost: number }).total_cost, 520);
+      const s = await ai.chat.completions.create({
+        model: 'test-model',
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+      });
+      let text = '';
+      for await (const c of s) text += c.choices[0]?.delta.content ?? '';
+      assert.equal(text, 'The capital of France is Paris.');
+      for (const p of [client, worker, proxy]) p.child.kill('SIGTERM');
+      assert.deepEqual(await Promise.all([client.exit, worker.exit, proxy.exit]), [0, 0, 0]);
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
+describe('cocoon up', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cocoon-up-'));
+  const procs: Proc[] = [];
+  after(() => {
+    for (const p of procs) p.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('starts the whole network on the devnet, streams to the openai SDK, stops on Ctrl-C and resumes', async () => {
+    const up = run(['up', '--dir', dir, '--port', '0']);
+    procs.push(up);
+    const api = await up.waitFor(/OpenAI API: (\S+)/, 120_000);
+    assert.ok(up.lines.some((l) => /deploying the root contract/.test(l)));
+    assert.ok(up.lines.some((l) => /curl -N/.test(l)));
+    const ai = new OpenAI({ baseURL: api, apiKey: 'unused', maxRetries: 0 });
+    const s = await ai.chat.completions.create({
+      model: 'cocoon-demo',
+      messages: [{ role: 'user', content: 'What is the capital of Peru?' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let cost = 0;
+    for await (const c of s) {
+      text += c.choices[0]?.delta.content ?? '';
+      if (c.usage) cost = (c.usage as unknown as { total_cost: number }).total_cost;
+    }
+    assert.match(text, /Lima/);
+    assert.ok(cost > 0);
+    up.child.kill('SIGINT');
+    assert.equal(await up.exit, 0);
+
+    // The same directory again: the root is found, not deployed anew.
+    const again = run(['up', '--dir', dir, '--port', '0']);
+    procs.push(again);
+    const api2 = await again.waitFor(/OpenAI API: (\S+)/, 120_000);
+    assert.ok(!again.lines.some((l) => /deploying the root contract/.test(l)));
+    const r = await new OpenAI({ baseURL: api2, apiKey: 'unused', maxRetries: 0 }).chat.completions.create({
+      model: 'cocoon-demo',
+      messages: [{ role: 'user', content: 'What is 2 + 3?' }],
+    });
+    assert.match(r.choices[0]?.message.content ?? '', /5/);
+    again.child.kill('SIGINT');
+    assert.equal(await again.exit, 0);
+  });
+});
