@@ -59,7 +59,13 @@ function run(args: string[]): Proc {
             ),
           timeoutMs,
         );
-        waiters.push({ re, resolve: (s) => (clearTimeout(timer), resolve(s)) });
+        waiters.push({
+          re,
+          resolve: (s) => {
+            clearTimeout(timer);
+            resolve(s);
+          },
+        });
         void exit.then((code) =>
           reject(new Error(`exited ${code} waiting for ${re}:\n${lines.join('\n')}\n${stderr}`)),
         );
