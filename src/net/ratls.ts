@@ -146,6 +146,8 @@ export class RatlsServer extends EventEmitter<RatlsServerEvents> {
     const remote = `${raw.remoteAddress}:${raw.remotePort}`;
     this.pending.add(raw);
     raw.on('error', () => {});
+    // Answers stream as many small frames: Nagle's algorithm would hold each behind the previous one's ACK.
+    raw.setNoDelay(true);
     let tlsSock: tls.TLSSocket | undefined;
     const run = async (): Promise<[tls.TLSSocket, PeerAttestation]> => {
       await powAccept(raw, { difficulty: this.opts.powDifficulty ?? DEFAULT_POW_DIFFICULTY, timeoutMs: 0 });
@@ -213,7 +215,7 @@ export interface RatlsConnectOptions {
 export async function ratlsConnect(
   opts: RatlsConnectOptions,
 ): Promise<{ socket: tls.TLSSocket; peer: PeerAttestation }> {
-  const raw = net.connect({ host: opts.host, port: opts.port });
+  const raw = net.connect({ host: opts.host, port: opts.port, noDelay: true });
   raw.on('error', () => {});
   let tlsSock: tls.TLSSocket | undefined;
   const abort = () => {

@@ -74,3 +74,6 @@ export function negotiate(min: number, max: number): number | undefined {
 
 /** Hex of a request id, for maps and logs. */
 export const idHex = (id: Uint8Array): string => Buffer.from(id).toString('hex');
+
+/** Seconds since the epoch with microsecond resolution (the X-Cocoon-* headers and final-info times). */
+export const unixTime = (): number => (performance.timeOrigin + performance.now()) / 1000;

@@ -2,6 +2,8 @@
 // Ollama's /v1), or the embedded model (src/inference). Both answer with the bytes an OpenAI server sends
 // (SSE when streaming, one JSON body otherwise), forwarded as they come, plus the final token counts.
 
+import { Agent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { EngineError } from '../errors.ts';
 import { ResponseStreamParser, type Usage, UsageTracker } from './stream.ts';
 
@@ -120,6 +122,8 @@ export function promptText(path: EnginePath, body: Record<string, unknown>): str
     .join('\n');
 }
 
+const FINISHED = /"finish_reason"\s*:\s*"/;
+
 /** Collects the generated text and finish reason from chunks or a whole response, for counting. */
 class CompletionText {
   text = '';
@@ -185,9 +189,14 @@ export interface HttpEngineOptions {
 export class HttpEngine implements InferenceEngine {
   readonly kind = 'http' as const;
   private readonly base: string;
+  private readonly agent: Agent;
+  private readonly https: boolean;
 
   constructor(private readonly opts: HttpEngineOptions) {
     this.base = opts.url.replace(/\/+$/, '').replace(/\/v1$/, '');
+    this.https = this.base.startsWith('https:');
+    const pool = { keepAlive: true, maxSockets: 1024 };
+    this.agent = this.https ? new HttpsAgent(pool) : new Agent(pool);
   }
 
   private headers(): Record<string, string> {
@@ -201,18 +210,28 @@ export class HttpEngine implements InferenceEngine {
 
   async models(): Promise<ModelInfo[]> {
     const signal = AbortSignal.timeout(this.opts.healthTimeoutMs ?? 10_000);
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await fetch(`${this.base}/v1/models`, { headers: this.headers(), signal });
+      res = await this.send('GET', '/v1/models', undefined, signal);
     } catch (err) {
       throw new EngineError('ENGINE_UNREACHABLE', `GET ${this.base}/v1/models: ${errText(err)}`, {
         cause: err,
       });
     }
-    if (!res.ok) throw new EngineError('ENGINE_HTTP_ERROR', `GET /v1/models: HTTP ${res.status}`);
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw new EngineError('ENGINE_UNREACHABLE', `GET ${this.base}/v1/models: ${errText(err)}`, {
+        cause: err,
+      });
+    }
+    if (res.status < 200 || res.status > 299) {
+      throw new EngineError('ENGINE_HTTP_ERROR', `GET /v1/models: HTTP ${res.status}`);
+    }
     let body: unknown;
     try {
-      body = await res.json();
+      body = JSON.parse(text);
     } catch (err) {
       throw new EngineError('ENGINE_BAD_RESPONSE', 'GET /v1/models: not JSON', { cause: err });
     }
@@ -221,6 +240,37 @@ export class HttpEngine implements InferenceEngine {
     return data
       .filter((m): m is { id: string; owned_by?: unknown } => typeof (m as { id?: unknown })?.id === 'string')
       .map((m) => (typeof m.owned_by === 'string' ? { id: m.id, ownedBy: m.owned_by } : { id: m.id }));
+  }
+
+  /**
+   * One HTTP exchange over the engine's keep-alive pool (node:http: a worker makes one request per inference, and
+   * fetch costs more per request than the whole relay).
+   */
+  private send(
+    method: 'GET' | 'POST',
+    path: string,
+    body: string | undefined,
+    signal: AbortSignal,
+  ): Promise<HttpAnswer> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string | number> = this.headers();
+      if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
+      const send = this.https ? httpsRequest : httpRequest;
+      const req = send(`${this.base}${path}`, { method, headers, agent: this.agent, signal }, (res) => {
+        resolve({
+          status: res.statusCode ?? 0,
+          contentType: String(res.headers['content-type'] ?? ''),
+          body: res,
+          text: async () => {
+            let t = '';
+            for await (const c of res as AsyncIterable<Buffer>) t += c.toString('utf8');
+            return t;
+          },
+        });
+      });
+      req.once('error', reject);
+      req.end(body);
+    });
   }
 
   async health(): Promise<EngineHealth> {
@@ -266,37 +316,38 @@ export class HttpEngine implements InferenceEngine {
       );
     };
     const t0 = performance.now();
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await fetch(`${this.base}${req.path}`, {
-        method: 'POST',
-        headers: this.headers(),
-        body: JSON.stringify(body),
-        signal: ctl.signal,
-      });
+      res = await this.send('POST', req.path, JSON.stringify(body), ctl.signal);
     } catch (err) {
       cleanup();
       throw failure(err, 'connect');
     }
-    const contentType = res.headers.get('content-type') ?? 'application/json';
+    const contentType = res.contentType || 'application/json';
     const { promise: final, resolve: resolveFinal, reject: rejectFinal } = pendingFinal();
-    const ok = res.ok;
+    const ok = res.status >= 200 && res.status <= 299;
     const counter = this.opts.tokenizer;
     const path = req.path;
     const src = res.body;
     async function* read(): AsyncGenerator<Uint8Array> {
-      const parser = new ResponseStreamParser();
+      // Only events that may carry usage or a finish reason are parsed as they pass; the others are parsed at
+      // the end, and only if the engine sent no usage and the text must be counted.
+      const parser = new ResponseStreamParser({ parseIf: (d) => d.includes('"usage"') || FINISHED.test(d) });
       const tracker = new UsageTracker();
       const text = new CompletionText();
+      const unparsed: string[] = [];
       let firstByteMs = -1;
       let finished = false;
-      const see = (chunk: Uint8Array) => {
-        if (!ok) return;
-        for (const item of parser.push(chunk)) {
+      const observe = (items: ReturnType<ResponseStreamParser['push']>) => {
+        for (const item of items) {
+          if (item.kind === 'raw') unparsed.push(item.data);
           if (item.kind !== 'json') continue;
           tracker.observe(item.value);
           text.observe(item.value);
         }
+      };
+      const see = (chunk: Uint8Array) => {
+        if (ok) observe(parser.push(chunk));
       };
       try {
         if (src) {
@@ -307,10 +358,15 @@ export class HttpEngine implements InferenceEngine {
           }
         }
         if (ok) {
-          for (const item of parser.end()) {
-            if (item.kind !== 'json') continue;
-            tracker.observe(item.value);
-            text.observe(item.value);
+          observe(parser.end());
+          if (!tracker.seen) {
+            for (const data of unparsed) {
+              try {
+                text.observe(JSON.parse(data));
+              } catch (err) {
+                throw new EngineError('ENGINE_BAD_RESPONSE', 'an SSE event is not JSON', { cause: err });
+              }
+            }
           }
         }
         const u = ok
@@ -341,7 +397,16 @@ export class HttpEngine implements InferenceEngine {
     return { status: res.status, contentType, stream, body: read(), final };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.agent.destroy();
+  }
+}
+
+interface HttpAnswer {
+  status: number;
+  contentType: string;
+  body: AsyncIterable<Uint8Array> & NodeJS.ReadableStream;
+  text(): Promise<string>;
 }
 
 function errText(err: unknown): string {

@@ -4,8 +4,8 @@
 
 import { EngineError } from '../errors.ts';
 
-/** One parsed value, or the SSE end marker. */
-export type StreamItem = { kind: 'json'; value: unknown } | { kind: 'done' };
+/** One parsed value, the SSE end marker, or an SSE event left unparsed (see `parseIf`). */
+export type StreamItem = { kind: 'json'; value: unknown } | { kind: 'done' } | { kind: 'raw'; data: string };
 
 const MAX_PENDING = 8 * 1024 * 1024;
 
@@ -19,6 +19,12 @@ const MAX_PENDING = 8 * 1024 * 1024;
  * for (const item of p.end()) handle(item);
  */
 export class ResponseStreamParser {
+  /**
+   * @param opts.parseIf SSE events whose data fails this test come back as `raw` instead of parsed: a worker only
+   * needs the events that carry usage, and parsing every token's event costs more than relaying it.
+   */
+  constructor(private readonly opts: { parseIf?: (data: string) => boolean } = {}) {}
+
   private mode: 'unknown' | 'sse' | 'json' = 'unknown';
   private pending = '';
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
@@ -100,6 +106,7 @@ export class ResponseStreamParser {
     const data = this.sseData.join('\n');
     this.sseData = [];
     if (data.trim() === '[DONE]') return [{ kind: 'done' }];
+    if (this.opts.parseIf && !this.opts.parseIf(data)) return [{ kind: 'raw', data }];
     try {
       return [{ kind: 'json', value: JSON.parse(data) as unknown }];
     } catch (err) {

@@ -13,10 +13,11 @@ const benchmarks: Record<string, () => Promise<Benchmark>> = {
   attest: async () => (await import('../../../bench/attest.ts')).attestBench,
   model: async () => (await import('../../../bench/model.ts')).modelBench,
   contracts: async () => (await import('../../../bench/contracts.ts')).contractsBench,
+  e2e: async () => (await import('../../../bench/e2e.ts')).e2eBench,
 };
 
 export const bench: Command = {
-  summary: 'run a benchmark and print its figures (pow, tl, attest, model, contracts)',
+  summary: 'run a benchmark and print its figures (pow, tl, attest, model, contracts, e2e)',
   usage: [
     'Usage: cocoon bench <name> [--json] [--quick]',
     '',

@@ -9,7 +9,7 @@ import { parseJsonStrict } from '../../openai/validate.ts';
 import { costsOf } from '../../pricing/tokens.ts';
 import { encodeTl } from '../../tl/cocoon.ts';
 import { hasToken, readBody, sendJson, serveStats, toJson } from '../http-util.ts';
-import { ANSWER_ERROR } from '../rpc.ts';
+import { ANSWER_ERROR, unixTime } from '../rpc.ts';
 import type { ClientFinal, ClientNode, HttpResponseHead } from './client.ts';
 
 export interface ClientApiOptions {
@@ -253,7 +253,7 @@ export function clientApi(opts: ClientApiOptions): Server {
   }
 
   async function completion(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const clientStart = Date.now() / 1000;
+    const clientStart = unixTime();
     const raw = await readBody(req, opts.maxBodyBytes ?? 16 * 1024 * 1024).catch(() => null);
     if (raw === null) return fail(res, 408, 'the request body did not arrive in time');
     if (raw === undefined) return fail(res, 413, 'the request body is too large');
@@ -311,7 +311,7 @@ export function clientApi(opts: ClientApiOptions): Server {
       return t;
     };
     const debugOf = (final: ClientFinal | undefined) => ({
-      client: { start: clientStart, end: Date.now() / 1000 },
+      client: { start: clientStart, end: unixTime() },
       proxy: final?.proxy_debug ?? null,
       worker: final?.worker_debug ?? null,
     });
@@ -344,7 +344,7 @@ export function clientApi(opts: ClientApiOptions): Server {
       res.writeHead(status, {
         ...headers,
         ...timing(final, headSeen),
-        'X-Cocoon-Client-End': secs(Date.now() / 1000),
+        'X-Cocoon-Client-End': secs(unixTime()),
         'content-length': String(out.length),
         ...CORS,
       });

@@ -22,7 +22,7 @@ import { serveStats } from '../http-util.ts';
 import type { NodeIdentity } from '../identity.ts';
 import { verifierFor } from '../identity.ts';
 import type { RootConfig, RootWatcher } from '../root-config.ts';
-import { ANSWER_ERROR, dispatchQueries, idHex, negotiate, sendTl } from '../rpc.ts';
+import { ANSWER_ERROR, dispatchQueries, idHex, negotiate, sendTl, unixTime } from '../rpc.ts';
 import { newScore, type PoolWorker, pick, recordOutcome } from './pool.ts';
 
 type TokensUsed = TlConstructors['tokensUsed'];
@@ -126,7 +126,7 @@ interface ProxyRequest {
 
 const FAKE_FUNDS = toNano('1000000');
 const EMPTY_SECRET_HASH = createHash('sha256').update('').digest();
-const now = () => Date.now() / 1000;
+const now = unixTime;
 const zeroTokens = (): TokensUsed => ({
   _: 'tokensUsed',
   prompt_tokens_used: 0n,

@@ -10,6 +10,7 @@ import { validateRequest } from '../../openai/validate.ts';
 import { type AdjustedTokens, adjustTokens, type Multipliers } from '../../pricing/tokens.ts';
 import { decodeTl, encodeTl } from '../../tl/cocoon.ts';
 import type { TlConstructors, TlFunctions, TlTypes } from '../../tl/cocoon-api.gen.ts';
+import { unixTime } from '../rpc.ts';
 
 type RunQuery = TlFunctions['proxy.runQueryEx'];
 export type AnswerMessage = TlTypes['proxy.QueryAnswerEx'];
@@ -53,7 +54,7 @@ export class WorkerQueries {
     send: (m: AnswerMessage) => void | Promise<void>,
     signal?: AbortSignal,
   ): Promise<AdjustedTokens> {
-    const now = this.opts.now ?? (() => Date.now() / 1000);
+    const now = this.opts.now ?? unixTime;
     const start = now();
     const coefficient = Number(q.coefficient);
     const zero: AdjustedTokens = { prompt: 0n, cached: 0n, completion: 0n, reasoning: 0n, total: 0n };
