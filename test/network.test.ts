@@ -4,17 +4,21 @@
 // worker.
 
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { APIError } from 'openai';
+import { clientApi, listenApi } from '../src/node/client/api.ts';
 import { ClientNode } from '../src/node/client/client.ts';
-import { createNodeIdentity } from '../src/node/identity.ts';
+import { createNodeIdentity, type NodeIdentity } from '../src/node/identity.ts';
 import { type LocalNetwork, localRootConfig, startLocalNetwork } from '../src/node/network.ts';
+import { ProxyNode } from '../src/node/proxy/proxy.ts';
 import { RootWatcher } from '../src/node/root-config.ts';
 import { WorkerNode } from '../src/node/worker/node.ts';
 import { HttpEngine } from '../src/openai/engine.ts';
+import { FAKE_TDX_IMAGE_HASH } from '../src/tee/fake-tdx.ts';
 import { startTestEngine, type TestEngineServer } from './support/openai-server.ts';
 
 const POW = 4;
@@ -398,6 +402,116 @@ describe('failures of nodes and peers', () => {
     } finally {
       await net.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a client whose proxy goes away reconnects to another proxy from the root', async () => {
+    const identity = () => createNodeIdentity({ tee: 'fake_tdx' });
+    const ids = await Promise.all([identity(), identity(), identity(), identity()]);
+    const [p1id, p2id, wid, cid] = ids as [NodeIdentity, NodeIdentity, NodeIdentity, NodeIdentity];
+    const allow = {
+      images: [FAKE_TDX_IMAGE_HASH],
+      models: [createHash('sha256').update('ok').digest('hex')],
+    };
+    const root = new RootWatcher(localRootConfig({ workers: '', clients: '' }, allow));
+    const proxies = [p1id, p2id].map(
+      (identity, i) =>
+        new ProxyNode({
+          root,
+          identity,
+          ownerAddress: `0:${String(i).repeat(64)}`,
+          workerPolicy: 'fake_tdx',
+          workerPort: 0,
+          clientPort: 0,
+          powDifficulty: POW,
+        }),
+    );
+    for (const p of proxies) await p.start();
+    const [a, b] = proxies as [ProxyNode, ProxyNode];
+    root.set(
+      {
+        ...root.current,
+        proxies: [a, b].map((p, i) => ({
+          seqno: i + 1,
+          address: { workers: `127.0.0.1:${p.ports.workers}`, clients: `127.0.0.1:${p.ports.clients}` },
+        })),
+      },
+      true,
+    );
+    const worker = new WorkerNode({
+      root,
+      identity: wid,
+      engine: new HttpEngine({ url: engine.url }),
+      model: 'ok',
+      ownerAddress: `0:${'9'.repeat(64)}`,
+      proxyPolicy: 'fake_tdx',
+      proxyConnections: 2,
+    });
+    const client = new ClientNode({
+      root,
+      identity: cid,
+      ownerAddress: `0:${'8'.repeat(64)}`,
+      proxyPolicy: 'fake_tdx',
+    });
+    const api = clientApi({ node: client });
+    try {
+      await worker.start();
+      client.start();
+      const port = await listenApi(api, 0);
+      const ai = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'x', maxRetries: 0 });
+      await client.waitReady(10_000);
+      for (let i = 0; i < 50 && worker.proxies.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(worker.proxies.length, 2, 'the worker serves both proxies');
+      const first = await ai.chat.completions.create({
+        model: 'ok',
+        messages: [{ role: 'user', content: 'x' }],
+      });
+      assert.ok(first.choices[0]?.message.content);
+      const used = client.sessions[0]?.address;
+      const gone = used === `127.0.0.1:${a.ports.clients}` ? a : b;
+      const other = gone === a ? b : a;
+      await gone.close();
+      // The next request waits for the client to move to the other proxy, and is answered there.
+      const second = await ai.chat.completions.create({
+        model: 'ok',
+        messages: [{ role: 'user', content: 'y' }],
+      });
+      assert.equal(second.choices[0]?.message.content, 'The capital of France is Paris.');
+      assert.equal(client.sessions[0]?.address, `127.0.0.1:${other.ports.clients}`);
+      assert.ok(other.stats.success >= 1);
+    } finally {
+      api.closeAllConnections();
+      await new Promise<void>((r) => api.close(() => r()));
+      client.close();
+      await worker.close();
+      for (const p of proxies) await p.close();
+      for (const id of ids) id.refresher.close();
+    }
+  });
+
+  test('enable_debug returns timings from every hop, kept under request_guid', async () => {
+    const net = await startLocalNetwork({
+      workers: [{ engine: new HttpEngine({ url: engine.url }), model: 'ok' }],
+      powDifficulty: POW,
+    });
+    try {
+      const r = await sdk(net).chat.completions.create({
+        model: 'ok',
+        messages: [{ role: 'user', content: 'x' }],
+        // @ts-expect-error Cocoon's extension fields
+        enable_debug: true,
+        request_guid: 'guid-1',
+      });
+      const debug = (r.usage as unknown as { debug: { client: { start: number }; proxy: string } }).debug;
+      assert.ok(debug.client.start > 1.7e9);
+      assert.match(debug.proxy, /attempts/);
+      const kept = await fetch(
+        `${net.apiUrl.replace(/\/v1$/, '')}/request/debuglogentry?request_guid=guid-1`,
+      );
+      assert.equal(kept.status, 200);
+      assert.deepEqual(((await kept.json()) as { proxy: string }).proxy, debug.proxy);
+    } finally {
+      await net.close();
     }
   });
 
