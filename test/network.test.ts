@@ -515,6 +515,49 @@ describe('failures of nodes and peers', () => {
     }
   });
 
+  test('a worker at max_active_requests: 429; a re-priced worker shows its new coefficient; a failing engine disables its worker', async () => {
+    const backend = await startTestEngine();
+    const net = await startLocalNetwork({
+      workers: [
+        { engine: new HttpEngine({ url: engine.url }), model: 'stall', maxActiveRequests: 1 },
+        { engine: new HttpEngine({ url: backend.url }), model: 'ok', healthIntervalMs: 100 },
+      ],
+      powDifficulty: POW,
+    });
+    try {
+      const ai = sdk(net);
+      const first = ai.chat.completions
+        // @ts-expect-error Cocoon's extension field
+        .create({ model: 'stall', messages: [{ role: 'user', content: 'x' }], timeout: 2 })
+        .catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 100));
+      await rejects(
+        ai.chat.completions.create({ model: 'stall', messages: [{ role: 'user', content: 'y' }] }),
+        429,
+        /busy/,
+      );
+      assert.equal(((await first) as APIError).status, 504);
+
+      net.workers[1]?.setCoefficient(1500);
+      await new Promise((r) => setTimeout(r, 50));
+      const models = await ai.models.list();
+      const ok = models.data.find((m) => m.id === 'ok') as unknown as { coefficient_min: number };
+      assert.equal(ok.coefficient_min, 1500);
+
+      await backend.close();
+      for (let i = 0; i < 50 && net.workers[1]?.enabled; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(net.workers[1]?.enabled, false, 'the worker noticed its engine is down');
+      await new Promise((r) => setTimeout(r, 50));
+      await rejects(
+        ai.chat.completions.create({ model: 'ok', messages: [{ role: 'user', content: 'x' }] }),
+        503,
+      );
+    } finally {
+      await net.close();
+      await backend.close();
+    }
+  });
+
   test('a client with too little balance gets 402 before anything reaches a worker', async () => {
     const net = await startLocalNetwork({
       workers: [{ engine: new HttpEngine({ url: engine.url }), model: 'ok' }],
