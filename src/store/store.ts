@@ -1,0 +1,103 @@
+// Crash-safe state of a node: an LMDB environment (ACID transactions, each commit synced to disk before it is
+// acknowledged), holding JSON values with exact bigints. Money state is written here before anything that depends
+// on it leaves the node: a payment is signed only over amounts already committed.
+
+import { mkdirSync } from 'node:fs';
+import { type Database, open, type RootDatabase } from 'lmdb';
+import { CocoonError } from '../errors.ts';
+
+export class StoreError extends CocoonError {}
+
+const BIG = '\u0000n:';
+
+/** JSON with bigints kept exact (as tagged strings). */
+function encode(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${BIG}${x}` : x));
+}
+
+function decode<T>(s: string): T {
+  return JSON.parse(s, (_k, x) =>
+    typeof x === 'string' && x.startsWith(BIG) ? BigInt(x.slice(BIG.length)) : x,
+  ) as T;
+}
+
+/**
+ * A node's store. Keys are strings; values any JSON (bigints included).
+ *
+ * @example
+ * const store = Store.open('.cocoon/proxy-db');
+ * await store.transaction((tx) => { tx.put('client:EQ…', { tokens: 5n }); });
+ * store.get<{ tokens: bigint }>('client:EQ…');
+ */
+export class Store {
+  private constructor(
+    private readonly root: RootDatabase,
+    private readonly db: Database<string, string>,
+    readonly path: string,
+  ) {}
+
+  static open(path: string): Store {
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+    let root: RootDatabase;
+    try {
+      // Synced commits (no noSync / noMetaSync): an acknowledged transaction survives a crash or power loss.
+      root = open({ path, compression: false, encoding: 'string' });
+    } catch (err) {
+      throw new StoreError('STORE_OPEN', `cannot open the store at ${path}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    return new Store(root, root.openDB<string, string>({ name: 'state', encoding: 'string' }), path);
+  }
+
+  get<T>(key: string): T | undefined {
+    const s = this.db.get(key);
+    return s === undefined ? undefined : decode<T>(s);
+  }
+
+  /** Every entry whose key starts with `prefix`, in key order. */
+  list<T>(prefix: string): { key: string; value: T }[] {
+    const out: { key: string; value: T }[] = [];
+    for (const { key, value } of this.db.getRange({ start: prefix })) {
+      if (!key.startsWith(prefix)) break;
+      out.push({ key, value: decode<T>(value) });
+    }
+    return out;
+  }
+
+  /**
+   * Runs `fn` as one transaction: all its writes commit together, durably, or none does. Resolves once the
+   * commit is on disk.
+   */
+  async transaction(
+    fn: (tx: { put(key: string, value: unknown): void; remove(key: string): void }) => void,
+  ): Promise<void> {
+    // Writes are staged while `fn` runs, so a throw leaves nothing behind; then applied in one LMDB transaction.
+    const writes: [string, string | undefined][] = [];
+    fn({
+      put: (key, value) => {
+        writes.push([key, encode(value)]);
+      },
+      remove: (key) => {
+        writes.push([key, undefined]);
+      },
+    });
+    if (writes.length === 0) return;
+    try {
+      await this.db.transaction(() => {
+        for (const [key, value] of writes) {
+          if (value === undefined) this.db.removeSync(key);
+          else this.db.putSync(key, value);
+        }
+      });
+    } catch (err) {
+      throw new StoreError('STORE_WRITE', `the store could not commit: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+}
