@@ -365,7 +365,7 @@ describe('failures of nodes and peers', () => {
     const net = await startLocalNetwork({
       workers: [{ engine: new HttpEngine({ url: engine.url }), model: 'slow' }],
       powDifficulty: POW,
-      proxyStateFile: join(dir, 'state.json'),
+      proxyStorePath: join(dir, 'proxy-db'),
     });
     try {
       const ai = sdk(net);
@@ -396,9 +396,11 @@ describe('failures of nodes and peers', () => {
       }
       assert.equal(answer, 'The capital of France is Paris.');
       // The worker kept what the first proxy run reported, and the restarted proxy kept it too.
-      const earned = net.workers[0]?.proxies[0]?.earned ?? 0n;
-      assert.ok(earned > 0n);
-      assert.equal(net.proxy.workerAccounts.values().next().value?.tokens, earned);
+      const proxyKnows = () => net.proxy.accounts.all('worker')[0]?.tokens;
+      const workerKnows = () => net.workers[0]?.proxies[0]?.earned;
+      for (let i = 0; i < 100 && workerKnows() !== proxyKnows(); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok((workerKnows() ?? 0n) > 0n);
+      assert.equal(workerKnows(), proxyKnows());
     } finally {
       await net.close();
       rmSync(dir, { recursive: true, force: true });

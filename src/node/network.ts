@@ -6,6 +6,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import type { Server } from 'node:http';
 import { defaultParams } from '../chain/root.ts';
 import type { InferenceEngine } from '../openai/engine.ts';
+import { Store } from '../store/store.ts';
 import { FAKE_TDX_IMAGE_HASH } from '../tee/fake-tdx.ts';
 import { clientApi, listenApi } from './client/api.ts';
 import { ClientNode } from './client/client.ts';
@@ -53,8 +54,8 @@ export interface LocalNetworkOptions {
   workerOwner?: (i: number) => string;
   /** Node keys to keep identities (and contract addresses) across restarts; default fresh ones. */
   keys?: { proxy?: KeyObject; client?: KeyObject; worker?: (i: number) => KeyObject };
-  /** The proxy's state file (see ProxyNodeOptions.stateFile). */
-  proxyStateFile?: string;
+  /** Where the proxy keeps its books (an LMDB directory); default: nowhere (lost on restart). */
+  proxyStorePath?: string;
   /** PoW bits the proxy demands (default 20; tests use fewer). */
   powDifficulty?: number;
   log?: (line: string) => void;
@@ -137,7 +138,8 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   if (opts.accessToken) proxyOpts.accessToken = opts.accessToken;
   if (opts.clientFunds) proxyOpts.clientFunds = opts.clientFunds;
   if (opts.powDifficulty !== undefined) proxyOpts.powDifficulty = opts.powDifficulty;
-  if (opts.proxyStateFile) proxyOpts.stateFile = opts.proxyStateFile;
+  const proxyStore = opts.proxyStorePath ? Store.open(opts.proxyStorePath) : undefined;
+  if (proxyStore) proxyOpts.store = proxyStore;
   if (opts.log) proxyOpts.log = opts.log;
   let proxy = new ProxyNode(proxyOpts);
   await proxy.start();
@@ -204,6 +206,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
     client.close();
     await Promise.all(workers.map((w) => w.close()));
     await network.proxy.close();
+    await proxyStore?.close();
     root.close();
     for (const id of ids) id.refresher.close();
   };

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ProxyNode } from '../../node/proxy/proxy.ts';
+import { Store } from '../../store/store.ts';
 import type { Command } from '../main.ts';
 import {
   identityOf,
@@ -55,7 +56,7 @@ export const proxy: Command = {
       workerPort: portOf(v['workers-port'], 11001, 'workers-port'),
       clientPort: portOf(v['clients-port'], 11002, 'clients-port'),
       statsPort: portOf(v['stats-port'], 11000, 'stats-port'),
-      stateFile: join(v.dir ?? '.cocoon', 'proxy-state.json'),
+      store: Store.open(join(v.dir ?? '.cocoon', 'proxy-db')),
     };
     if (v['access-token']) opts.accessToken = v['access-token'];
     if (v['pow-difficulty']) opts.powDifficulty = Number(v['pow-difficulty']);
@@ -73,6 +74,7 @@ export const proxy: Command = {
     );
     await untilSignal();
     await node.close();
+    await opts.store?.close();
     root.close();
     identity.refresher.close();
     return 0;

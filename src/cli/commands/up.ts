@@ -100,7 +100,7 @@ export const up: Command = {
           ? { api: 0, proxyWorkers: 0, proxyClients: 0, proxyStats: 0, workerStats: 0 }
           : { api: apiPort, proxyWorkers: 11001, proxyClients: 11002, proxyStats: 11000, workerStats: 12000 },
         accessToken,
-        proxyStateFile: join(dir, 'proxy-state.json'),
+        proxyStorePath: join(dir, 'proxy-db'),
         keys: {
           proxy: nodeKey(dir, 'proxy'),
           client: nodeKey(dir, 'client'),

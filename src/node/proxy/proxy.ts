@@ -5,11 +5,10 @@
 // its own alarm for the request's timeout.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { toNano } from '@ton/core';
+import { Address, toNano } from '@ton/core';
 import { CocoonError, ProtocolError } from '../../errors.ts';
 import { Connection } from '../../net/connection.ts';
 import { RatlsServer } from '../../net/ratls.ts';
@@ -23,6 +22,8 @@ import type { NodeIdentity } from '../identity.ts';
 import { verifierFor } from '../identity.ts';
 import type { RootConfig, RootWatcher } from '../root-config.ts';
 import { ANSWER_ERROR, dispatchQueries, idHex, negotiate, sendTl, unixTime } from '../rpc.ts';
+import type { Store } from '../../store/store.ts';
+import { ProxyAccounts } from './accounts.ts';
 import { newScore, type PoolWorker, pick, recordOutcome } from './pool.ts';
 
 type TokensUsed = TlConstructors['tokensUsed'];
@@ -63,10 +64,10 @@ export interface ProxyNodeOptions {
   /** Requests are cut when a client stops reading and this many bytes wait for it (default 16 MiB). */
   maxClientBuffer?: number;
   /**
-   * Where the per-client and per-worker token counters are kept across restarts (written atomically about every
-   * second and on close). Without it a restarted proxy starts from zero, which its workers refuse as a rollback.
+   * Where the books are kept across restarts and crashes. Without it a restarted proxy starts from zero, which its
+   * workers refuse as a rollback.
    */
-  stateFile?: string;
+  store?: Store;
   /** Tries per request (the first worker plus retries before the first byte), default 3. */
   maxAttempts?: number;
   log?: (line: string) => void;
@@ -93,15 +94,6 @@ interface ClientLink {
   nonce: bigint;
   authorized: boolean;
   requests: Map<string, ProxyRequest>;
-}
-
-/** Per-owner counters of adjusted tokens (the live level of the reference's three). */
-interface Account {
-  owner: string;
-  tokens: bigint;
-  reserved: bigint;
-  requests: number;
-  lastRequestAt: number;
 }
 
 interface ProxyRequest {
@@ -151,8 +143,7 @@ export class ProxyNode {
   };
   readonly workers = new Map<number, WorkerLink>();
   readonly clients = new Map<number, ClientLink>();
-  readonly clientAccounts = new Map<string, Account>();
-  readonly workerAccounts = new Map<string, Account>();
+  readonly accounts: ProxyAccounts;
   private workerServer: RatlsServer | undefined;
   private clientServer: RatlsServer | undefined;
   private http: Server | undefined;
@@ -163,7 +154,16 @@ export class ProxyNode {
   private readonly accepted = new Set<Connection>();
   private readonly startedAt = Date.now();
 
-  constructor(private readonly opts: ProxyNodeOptions) {}
+  constructor(private readonly opts: ProxyNodeOptions) {
+    let excessesTo: Address | undefined;
+    try {
+      excessesTo = Address.parse(opts.ownerAddress);
+    } catch {
+      excessesTo = undefined;
+    }
+    const signer = excessesTo ? { privateKey: opts.identity.privateKey, excessesTo } : undefined;
+    this.accounts = new ProxyAccounts(opts.store, signer);
+  }
 
   private get root(): RootConfig {
     return this.opts.root.current;
@@ -178,58 +178,7 @@ export class ProxyNode {
     return proxyScAddress(this.root, this.opts.ownerAddress, this.opts.identity.publicKey);
   }
 
-  private saveTimer: NodeJS.Timeout | undefined;
-  private dirty = false;
-
-  private loadState(file: string): void {
-    if (!existsSync(file)) return;
-    const o = JSON.parse(readFileSync(file, 'utf8')) as {
-      clients?: { owner: string; tokens: string; requests: number }[];
-      workers?: { owner: string; tokens: string; requests: number }[];
-    };
-    for (const [list, map] of [
-      [o.clients ?? [], this.clientAccounts],
-      [o.workers ?? [], this.workerAccounts],
-    ] as const) {
-      for (const a of list) {
-        map.set(a.owner, {
-          owner: a.owner,
-          tokens: BigInt(a.tokens),
-          reserved: 0n,
-          requests: a.requests,
-          lastRequestAt: 0,
-        });
-      }
-    }
-  }
-
-  /** Writes the counters: a temporary file, fsync, rename — a crash leaves the old or the new state, never half. */
-  private saveState(): void {
-    const file = this.opts.stateFile;
-    if (!file || !this.dirty) return;
-    this.dirty = false;
-    const rows = (m: Map<string, Account>) =>
-      [...m.values()].map((a) => ({ owner: a.owner, tokens: a.tokens.toString(), requests: a.requests }));
-    const tmp = `${file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(
-        fd,
-        JSON.stringify({ clients: rows(this.clientAccounts), workers: rows(this.workerAccounts) }),
-      );
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-  }
-
   async start(): Promise<void> {
-    if (this.opts.stateFile) {
-      this.loadState(this.opts.stateFile);
-      this.saveTimer = setInterval(() => this.saveState(), 1000);
-      this.saveTimer.unref();
-    }
     const host = this.opts.host ?? '127.0.0.1';
     const identity = this.opts.identity.holder;
     const common = this.opts.powDifficulty === undefined ? {} : { powDifficulty: this.opts.powDifficulty };
@@ -278,8 +227,7 @@ export class ProxyNode {
     const servers = Promise.all([this.workerServer?.close(), this.clientServer?.close()]);
     for (const c of this.accepted) c.close(new ProtocolError('SHUTDOWN', 'proxy stopping'));
     await servers;
-    clearInterval(this.saveTimer);
-    this.saveState();
+    await this.accounts.flush();
     if (this.http) {
       this.http.closeAllConnections();
       await new Promise<void>((r) => this.http?.close(() => r()));
@@ -301,15 +249,6 @@ export class ProxyNode {
       is_test: this.root.params.isTest,
       proto_version: proto,
     };
-  }
-
-  private account(map: Map<string, Account>, owner: string): Account {
-    let a = map.get(owner);
-    if (!a) {
-      a = { owner, tokens: 0n, reserved: 0n, requests: 0, lastRequestAt: 0 };
-      map.set(owner, a);
-    }
-    return a;
   }
 
   // ── workers ────────────────────────────────────────────────────────────────────────────────────────────────
@@ -384,14 +323,14 @@ export class ProxyNode {
         },
         'worker.compareBalanceWithProxy': (q) => {
           if (!link) return fail('compare before connect');
-          const acc = this.account(this.workerAccounts, link.owner);
+          const acc = this.accounts.get('worker', link.owner, link.scAddress);
           link.state = 'ready';
           // A worker that knows more than this proxy has seen a newer state of it: tell it (error_code 1).
-          const ahead = q.max_tokens > acc.tokens || q.tokens_committed_to_db > acc.tokens;
+          const ahead = q.max_tokens > acc.tokens || q.tokens_committed_to_db > acc.committed;
           return {
             _: 'worker.compareBalanceWithProxyResult',
-            signed_payment: { _: 'proxy.signedPaymentEmpty' },
-            tokens_committed_to_db: acc.tokens,
+            signed_payment: this.accounts.payment(acc),
+            tokens_committed_to_db: acc.committed,
             max_tokens: acc.tokens,
             error_code: ahead ? 1 : 0,
           };
@@ -407,11 +346,11 @@ export class ProxyNode {
         },
         'worker.updatePaymentStatus': () => {
           if (!link) return fail('not connected');
-          const acc = this.account(this.workerAccounts, link.owner);
+          const acc = this.accounts.get('worker', link.owner, link.scAddress);
           return {
             _: 'worker.paymentStatus',
-            signed_payment: { _: 'proxy.signedPaymentEmpty' },
-            db_tokens: acc.tokens,
+            signed_payment: this.accounts.payment(acc),
+            db_tokens: acc.committed,
             max_tokens: acc.tokens,
           };
         },
@@ -486,12 +425,12 @@ export class ProxyNode {
     };
     const secretHash = (owner: string) =>
       this.opts.clientSecretHash ? this.opts.clientSecretHash(owner) : EMPTY_SECRET_HASH;
-    const authorized = (owner: string): TlTypes['client.AuthorizationWithProxy'] => {
-      const acc = this.account(this.clientAccounts, owner);
+    const authorized = (c: ClientLink): TlTypes['client.AuthorizationWithProxy'] => {
+      const acc = this.accounts.get('client', c.owner, c.scAddress);
       return {
         _: 'client.authorizationWithProxySuccess',
-        signed_payment: { _: 'proxy.signedPaymentEmpty' },
-        tokens_committed_to_db: acc.tokens,
+        signed_payment: this.accounts.payment(acc),
+        tokens_committed_to_db: acc.committed,
         max_tokens: acc.tokens,
       };
     };
@@ -545,7 +484,7 @@ export class ProxyNode {
             return { _: 'client.authorizationWithProxyFailed', error_code: 401, error: 'wrong secret' };
           }
           link.authorized = true;
-          return authorized(link.owner);
+          return authorized(link);
         },
         'client.authorizeWithProxyLong': () => {
           if (!link) return fail('authorise before connect');
@@ -559,17 +498,17 @@ export class ProxyNode {
             };
           }
           link.authorized = true;
-          return authorized(link.owner);
+          return authorized(link);
         },
         'client.getWorkerTypes': () => this.workerTypes(),
         'client.getWorkerTypesV2': () => this.workerTypesV2(),
         'client.updatePaymentStatus': () => {
           if (!link?.authorized) return fail('not authorised');
-          const acc = this.account(this.clientAccounts, link.owner);
+          const acc = this.accounts.get('client', link.owner, link.scAddress);
           return {
             _: 'client.paymentStatus',
-            signed_payment: { _: 'proxy.signedPaymentEmpty' },
-            db_tokens: acc.tokens,
+            signed_payment: this.accounts.payment(acc),
+            db_tokens: acc.committed,
             max_tokens: acc.tokens,
           };
         },
@@ -683,7 +622,7 @@ export class ProxyNode {
     }
     const model = q.model_name.split('@')[0] as string;
     const price = this.root.params.pricePerToken;
-    const acc = this.account(this.clientAccounts, c.owner);
+    const acc = this.accounts.get('client', c.owner, c.scAddress);
     const funds = this.opts.clientFunds?.(c.owner) ?? { balance: FAKE_FUNDS, stake: FAKE_FUNDS };
     // The reservation covers the answer and the prompt (its bytes bound its tokens), at the worst coefficient.
     const reserved = reservationFor(q.max_tokens + q.query.length, q.max_coefficient);
@@ -928,59 +867,62 @@ export class ProxyNode {
       w.running--;
       recordOutcome(w.score, ok, (now() - r.startedAt) * 1000);
     }
-    const acc = this.account(this.clientAccounts, r.client.owner);
+    const acc = this.accounts.get('client', r.client.owner, r.client.scAddress);
     acc.reserved -= r.reserved;
     let tokens = f?.tokens_used.total_tokens_used ?? 0n;
     if (tokens > r.reserved) {
       // The worker reported more than the client reserved: the client never pays beyond its reservation.
-      this.log(
-        `request ${r.key.slice(0, 8)}: worker reported ${tokens} tokens over a ${r.reserved} reservation`,
-      );
+      this.log(`request ${r.key.slice(0, 8)}: worker reported ${tokens} tokens over a ${r.reserved} reservation`);
       this.stats.cut++;
       tokens = r.reserved;
     }
     if (ok) this.stats.success++;
     else this.stats.failed++;
     this.stats.tokens += tokens;
-    this.dirty = true;
-    acc.tokens += tokens;
-    acc.requests++;
-    acc.lastRequestAt = Date.now();
-    if (w) {
-      const wa = this.account(this.workerAccounts, w.owner);
-      wa.tokens += tokens;
-      wa.requests++;
-      wa.lastRequestAt = Date.now();
-      if (!w.conn.isClosed) {
-        try {
-          sendTl(w.conn, {
+    this.accounts.add(acc, tokens);
+    const wa = w ? this.accounts.get('worker', w.owner, w.scAddress) : undefined;
+    if (wa) this.accounts.add(wa, tokens);
+    // Payment messages go out once the new amounts are committed, signed over them.
+    this.accounts.flush().then(
+      () => {
+        if (w && wa && !w.conn.isClosed) {
+          this.trySend(w.conn, {
             _: 'proxy.workerRequestPayment',
             request_id: r.workerRequestId,
-            signed_payment: { _: 'proxy.signedPaymentEmpty' },
-            db_tokens: wa.tokens,
+            signed_payment: this.accounts.payment(wa),
+            db_tokens: wa.committed,
             max_tokens: wa.tokens,
             request_tokens: tokens,
             request_client_owner: r.client.owner,
           });
-        } catch {
-          // the worker connection is going away; the next handshake compares balances again
         }
-      }
+        if (!r.client.conn.isClosed) {
+          this.trySend(r.client.conn, {
+            _: 'proxy.clientRequestPayment',
+            request_id: r.clientRequestId,
+            signed_payment: this.accounts.payment(acc),
+            db_tokens: acc.committed,
+            max_tokens: acc.tokens,
+            request_tokens: tokens,
+          });
+        }
+      },
+      (err: unknown) => this.storeFailed(err),
+    );
+  }
+
+  private trySend(conn: Connection, m: Parameters<typeof sendTl>[1]): void {
+    try {
+      sendTl(conn, m);
+    } catch {
+      // the peer is going away; it asks for its payment status when it is back
     }
-    if (!r.client.conn.isClosed) {
-      try {
-        sendTl(r.client.conn, {
-          _: 'proxy.clientRequestPayment',
-          request_id: r.clientRequestId,
-          signed_payment: { _: 'proxy.signedPaymentEmpty' },
-          db_tokens: acc.tokens,
-          max_tokens: acc.tokens,
-          request_tokens: tokens,
-        });
-      } catch {
-        // the client is gone; it reads its balance with updatePaymentStatus when it comes back
-      }
-    }
+  }
+
+  /** The store failed: nothing more may be served, since what is served could not be accounted for. */
+  private storeFailed(err: unknown): void {
+    this.log(`the store failed, stopping: ${(err as Error).message}`);
+    void this.close();
   }
 
   private onRootUpdate(cfg: RootConfig): void {
@@ -1016,7 +958,8 @@ export class ProxyNode {
         proxy_hashes: root.proxyHashes,
         model_hashes: root.modelHashes,
       },
-      workers: [...this.workerAccounts.values()],
+      accounts_seqno: this.accounts.seqno,
+      workers: this.accounts.all('worker').map(({ reserved: _, ...a }) => a),
       worker_connections: [...this.workers.values()].map((w) => ({
         id: w.id,
         owner: w.owner,
@@ -1033,7 +976,7 @@ export class ProxyNode {
         image_hash: w.peer.imageHash,
         attestation: w.peer.quoteKind,
       })),
-      clients: [...this.clientAccounts.values()],
+      clients: this.accounts.all('client'),
       client_connections: [...this.clients.values()].map((c) => ({
         id: c.id,
         owner: c.owner,
