@@ -398,7 +398,8 @@ describe('failures of nodes and peers', () => {
       // The worker kept what the first proxy run reported, and the restarted proxy kept it too.
       const proxyKnows = () => net.proxy.accounts.all('worker')[0]?.tokens;
       const workerKnows = () => net.workers[0]?.proxies[0]?.earned;
-      for (let i = 0; i < 100 && workerKnows() !== proxyKnows(); i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && workerKnows() !== proxyKnows(); i++)
+        await new Promise((r) => setTimeout(r, 20));
       assert.ok((workerKnows() ?? 0n) > 0n);
       assert.equal(workerKnows(), proxyKnows());
     } finally {
@@ -557,6 +558,55 @@ describe('failures of nodes and peers', () => {
     } finally {
       await net.close();
       await backend.close();
+    }
+  });
+
+  test('with contracts: charges and payouts are signed for the derived contracts, and all sides agree on them', async () => {
+    const net = await startLocalNetwork({
+      workers: [{ engine: new HttpEngine({ url: engine.url }), model: 'ok' }],
+      powDifficulty: POW,
+      contracts: true,
+    });
+    try {
+      const ai = sdk(net);
+      await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          i % 2
+            ? ai.chat.completions.create({ model: 'ok', messages: [{ role: 'user', content: `q${i}` }] })
+            : ai.chat.completions
+                .create({ model: 'ok', messages: [{ role: 'user', content: `q${i}` }], stream: true })
+                .then(async (s) => {
+                  for await (const _ of s);
+                }),
+        ),
+      );
+      await settled(net);
+      const client = net.client.sessions[0];
+      const worker = net.workers[0]?.proxies[0];
+      assert.ok(client && worker);
+      assert.ok(client.clientScAddress.length > 0 && worker.workerScAddress.length > 0, 'contracts derived');
+      const billed = net.client.stats.tokens;
+      assert.equal(billed, 12n * 18n);
+      for (let i = 0; i < 100 && (client.payments.tokens < billed || worker.payments.tokens < billed); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(
+        client.payments.tokens,
+        billed,
+        'the client holds a signed charge for exactly what it was billed',
+      );
+      assert.equal(
+        worker.payments.tokens,
+        billed,
+        'the worker holds a signed payout for exactly what it served',
+      );
+      const [pc] = net.proxy.accounts.all('client');
+      const [pw] = net.proxy.accounts.all('worker');
+      assert.equal(pc?.committed, billed);
+      assert.equal(pw?.committed, billed);
+      assert.equal(pc?.scAddress, client.clientScAddress);
+    } finally {
+      await net.close();
     }
   });
 

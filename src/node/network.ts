@@ -4,6 +4,8 @@
 
 import { createHash, type KeyObject } from 'node:crypto';
 import type { Server } from 'node:http';
+import type { Cell } from '@ton/core';
+import { compileContract } from '../chain/compile.ts';
 import { defaultParams } from '../chain/root.ts';
 import type { InferenceEngine } from '../openai/engine.ts';
 import { Store } from '../store/store.ts';
@@ -54,6 +56,11 @@ export interface LocalNetworkOptions {
   workerOwner?: (i: number) => string;
   /** Node keys to keep identities (and contract addresses) across restarts; default fresh ones. */
   keys?: { proxy?: KeyObject; client?: KeyObject; worker?: (i: number) => KeyObject };
+  /**
+   * Give the in-memory root the contract codes and a root address, so every node derives the contract addresses
+   * and payments are signed for them (default: no contracts, the reference's fake-TON mode).
+   */
+  contracts?: boolean;
   /** Where the proxy keeps its books (an LMDB directory); default: nowhere (lost on restart). */
   proxyStorePath?: string;
   /** PoW bits the proxy demands (default 20; tests use fewer). */
@@ -91,6 +98,19 @@ export function localRootConfig(
     workerHashes: allow.images,
     modelHashes: allow.models,
     source: 'file',
+  };
+}
+
+let codes: Promise<[Cell, Cell, Cell]> | undefined;
+
+/** A root config with the proxy, worker and client codes and a (local) root address. */
+export async function withContracts(cfg: RootConfig): Promise<RootConfig> {
+  codes ??= Promise.all([compileContract('proxy'), compileContract('worker'), compileContract('client')]);
+  const [proxyScCode, workerScCode, clientScCode] = await codes;
+  return {
+    ...cfg,
+    params: { ...cfg.params, proxyScCode, workerScCode, clientScCode },
+    rootAddress: `0:${createHash('sha256').update('local root').digest('hex')}`,
   };
 }
 
@@ -146,7 +166,11 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   const addresses = { workers: `${host}:${proxy.ports.workers}`, clients: `${host}:${proxy.ports.clients}` };
   const root = opts.root
     ? await opts.root(addresses, allow)
-    : new RootWatcher(localRootConfig(addresses, allow));
+    : new RootWatcher(
+        opts.contracts
+          ? await withContracts(localRootConfig(addresses, allow))
+          : localRootConfig(addresses, allow),
+      );
   placeholder.set(root.current, true);
   root.on('update', (c) => placeholder.set(c, true));
 

@@ -6,11 +6,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ProtocolError } from '../../errors.ts';
 import type { Connection } from '../../net/connection.ts';
+import type { Store } from '../../store/store.ts';
 import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
 import { decodeTl } from '../../tl/cocoon.ts';
 import type { TlConstructors, TlTypes } from '../../tl/cocoon-api.gen.ts';
 import { childScAddress, proxyScAddress } from '../addresses.ts';
 import { type NodeIdentity, verifierFor } from '../identity.ts';
+import { PaymentTracker } from '../payments.ts';
 import { ProxyLinks, type ProxySession } from '../proxy-link.ts';
 import type { RootWatcher } from '../root-config.ts';
 import { ANSWER_ERROR, call, idHex, PROTO_MAX, PROTO_MIN, sendTl } from '../rpc.ts';
@@ -30,6 +32,8 @@ export interface ClientNodeOptions {
   checkProxyHashes?: boolean;
   proxyConnections?: number;
   maxPowDifficulty?: number;
+  /** Where the newest signed charge of each proxy is kept. */
+  store?: Store;
   log?: (line: string) => void;
 }
 
@@ -62,6 +66,8 @@ interface ClientSession extends ProxySession {
   pending: Map<string, Pending>;
   /** Tokens the proxy says this client has used (never allowed to go down). */
   usedTokens: bigint;
+  /** The newest signed charge from this proxy for this client's contract. */
+  payments: PaymentTracker;
 }
 
 export class ClientNode {
@@ -172,6 +178,14 @@ export class ClientNode {
     if (auth._ === 'client.authorizationWithProxyFailed') {
       throw new ProtocolError('AUTH_FAILED', `the proxy refused authorisation: ${auth.error}`);
     }
+    const payments = new PaymentTracker({
+      kind: 'client',
+      proxyPublicKey: p.proxy_public_key,
+      contract: clientSc,
+      key: `payment:${proxySc || address}:${clientSc}`,
+      ...(this.opts.store ? { store: this.opts.store } : {}),
+    });
+    await payments.accept(auth.signed_payment);
     const session: ClientSession = {
       conn,
       address,
@@ -180,6 +194,7 @@ export class ClientNode {
       clientScAddress: clientSc,
       pending: new Map(),
       usedTokens: auth.max_tokens,
+      payments,
       onMessage: (data) => this.onMessage(session, data),
     };
     return session;
@@ -247,6 +262,14 @@ export class ClientNode {
           return;
         }
         s.usedTokens = m.max_tokens;
+        s.payments.accept(m.signed_payment).catch((err: Error) => {
+          this.opts.log?.(`client: refused a charge from ${s.address}: ${err.message}`);
+          s.conn.close(
+            err instanceof ProtocolError
+              ? err
+              : new ProtocolError('PAYMENT_REFUSED', err.message, { cause: err }),
+          );
+        });
         return;
       default:
         s.conn.close(new ProtocolError('PROTOVIOLATION', `unexpected message ${m._} from the proxy`));
@@ -317,6 +340,7 @@ export class ClientNode {
         image_hash: s.peer.imageHash,
         attestation: s.peer.quoteKind,
         used_tokens: s.usedTokens,
+        signed_tokens: s.payments.tokens,
         running: s.pending.size,
       })),
     };

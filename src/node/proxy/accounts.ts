@@ -134,7 +134,12 @@ export class ProxyAccounts {
     if (cached && cached.tokens === a.committed) return cached.payment;
     const op = a.kind === 'client' ? SIGNED_OP.clientCharge : SIGNED_OP.workerPayout;
     const queryId = BigInt(this.seqno);
-    const payload = payloadCell({ op, queryId, tokens: a.committed, expectedAddress: Address.parse(a.scAddress) });
+    const payload = payloadCell({
+      op,
+      queryId,
+      tokens: a.committed,
+      expectedAddress: Address.parse(a.scAddress),
+    });
     // node:crypto signs in tens of microseconds; the pure-JS signer of @ton/crypto takes a millisecond.
     const signature = edSign(null, payload.hash(), this.signer.privateKey);
     const body = beginCell()

@@ -13,6 +13,7 @@ import { CocoonError, ProtocolError } from '../../errors.ts';
 import { Connection } from '../../net/connection.ts';
 import { RatlsServer } from '../../net/ratls.ts';
 import { reservationFor, tokensAvailable } from '../../pricing/tokens.ts';
+import type { Store } from '../../store/store.ts';
 import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
 import { decodeTl, encodeTl } from '../../tl/cocoon.ts';
 import type { TlConstructors, TlFunctions, TlTypes } from '../../tl/cocoon-api.gen.ts';
@@ -22,7 +23,6 @@ import type { NodeIdentity } from '../identity.ts';
 import { verifierFor } from '../identity.ts';
 import type { RootConfig, RootWatcher } from '../root-config.ts';
 import { ANSWER_ERROR, dispatchQueries, idHex, negotiate, sendTl, unixTime } from '../rpc.ts';
-import type { Store } from '../../store/store.ts';
 import { ProxyAccounts } from './accounts.ts';
 import { newScore, type PoolWorker, pick, recordOutcome } from './pool.ts';
 
@@ -872,7 +872,9 @@ export class ProxyNode {
     let tokens = f?.tokens_used.total_tokens_used ?? 0n;
     if (tokens > r.reserved) {
       // The worker reported more than the client reserved: the client never pays beyond its reservation.
-      this.log(`request ${r.key.slice(0, 8)}: worker reported ${tokens} tokens over a ${r.reserved} reservation`);
+      this.log(
+        `request ${r.key.slice(0, 8)}: worker reported ${tokens} tokens over a ${r.reserved} reservation`,
+      );
       this.stats.cut++;
       tokens = r.reserved;
     }

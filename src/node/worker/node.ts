@@ -9,11 +9,13 @@ import { ProtocolError } from '../../errors.ts';
 import type { Connection } from '../../net/connection.ts';
 import type { InferenceEngine } from '../../openai/engine.ts';
 import type { AdjustedTokens } from '../../pricing/tokens.ts';
+import type { Store } from '../../store/store.ts';
 import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
 import { decodeTl } from '../../tl/cocoon.ts';
 import { childScAddress, proxyScAddress } from '../addresses.ts';
 import { hasToken, sendJson, serveStats } from '../http-util.ts';
 import { type NodeIdentity, verifierFor } from '../identity.ts';
+import { PaymentTracker } from '../payments.ts';
 import { ProxyLinks, type ProxySession } from '../proxy-link.ts';
 import type { RootWatcher } from '../root-config.ts';
 import { call, PROTO_MAX, PROTO_MIN, sendTl } from '../rpc.ts';
@@ -43,6 +45,8 @@ export interface WorkerNodeOptions {
   /** Port of /stats, /jsonstats and /request/*; undefined: none. */
   statsPort?: number;
   accessToken?: string;
+  /** Where the newest signed payout of each proxy is kept (to cash out even if the proxy disappears). */
+  store?: Store;
   log?: (line: string) => void;
 }
 
@@ -51,6 +55,8 @@ interface WorkerSession extends ProxySession {
   workerScAddress: string;
   /** Tokens this proxy reported as earned by this worker (never allowed to go down). */
   earned: bigint;
+  /** The newest signed payout from this proxy for this worker's contract. */
+  payments: PaymentTracker;
   running: Map<string, AbortController>;
 }
 
@@ -226,20 +232,28 @@ export class WorkerNode {
       );
     }
     const key = proxySc || address;
-    const known = this.earnedByProxy.get(key) ?? 0n;
+    const payments = new PaymentTracker({
+      kind: 'worker',
+      proxyPublicKey: p.proxy_public_key,
+      contract: workerSc,
+      key: `payment:${key}:${workerSc}`,
+      ...(this.opts.store ? { store: this.opts.store } : {}),
+    });
+    const known = this.earnedByProxy.get(key) ?? payments.tokens;
     const cmp = await call(conn, {
       _: 'worker.compareBalanceWithProxy',
       tokens_committed_to_blockchain: 0n,
-      tokens_committed_to_db: known,
+      tokens_committed_to_db: payments.tokens,
       max_tokens: known,
     });
     // A proxy that reports less than it did before has lost (or rolled back) its state: never trust it again.
-    if (cmp.max_tokens < known || cmp.tokens_committed_to_db < 0n) {
+    if (cmp.max_tokens < known || cmp.tokens_committed_to_db < payments.tokens) {
       throw new ProtocolError(
         'ROLLBACK_DETECTED',
         `the proxy reports ${cmp.max_tokens} earned tokens, it reported ${known} before`,
       );
     }
+    await payments.accept(cmp.signed_payment);
     this.earnedByProxy.set(key, cmp.max_tokens);
     const session: WorkerSession = {
       conn,
@@ -248,6 +262,7 @@ export class WorkerNode {
       proxyScAddress: proxySc,
       workerScAddress: workerSc,
       earned: cmp.max_tokens,
+      payments,
       running: new Map(),
       onMessage: (data) => this.onMessage(session, data),
     };
@@ -279,6 +294,14 @@ export class WorkerNode {
       }
       s.earned = m.max_tokens;
       this.earnedByProxy.set(s.proxyScAddress || s.address, m.max_tokens);
+      s.payments.accept(m.signed_payment).catch((err: Error) => {
+        this.log(`refused a payment from ${s.address}: ${err.message}`);
+        s.conn.close(
+          err instanceof ProtocolError
+            ? err
+            : new ProtocolError('PAYMENT_REFUSED', err.message, { cause: err }),
+        );
+      });
     } else {
       s.conn.close(new ProtocolError('PROTOVIOLATION', `unexpected message ${m._} from a proxy`));
     }
@@ -373,6 +396,7 @@ export class WorkerNode {
         image_hash: s.peer.imageHash,
         attestation: s.peer.quoteKind,
         earned_tokens: s.earned,
+        signed_tokens: s.payments.tokens,
         running: s.running.size,
       })),
     };
