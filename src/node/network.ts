@@ -4,6 +4,7 @@
 
 import { createHash, type KeyObject } from 'node:crypto';
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import type { Cell } from '@ton/core';
 import { compileContract } from '../chain/compile.ts';
 import { defaultParams } from '../chain/root.ts';
@@ -63,6 +64,8 @@ export interface LocalNetworkOptions {
   contracts?: boolean;
   /** Where the proxy keeps its books (an LMDB directory); default: nowhere (lost on restart). */
   proxyStorePath?: string;
+  /** Where the client and the workers keep their signed payments (LMDB directories under it). */
+  nodeStoreDir?: string;
   /** PoW bits the proxy demands (default 20; tests use fewer). */
   powDifficulty?: number;
   log?: (line: string) => void;
@@ -174,6 +177,13 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   placeholder.set(root.current, true);
   root.on('update', (c) => placeholder.set(c, true));
 
+  const stores: Store[] = [];
+  const storeFor = (name: string) => {
+    if (!opts.nodeStoreDir) return undefined;
+    const st = Store.open(join(opts.nodeStoreDir, name));
+    stores.push(st);
+    return st;
+  };
   const workers = opts.workers.map((w, i) => {
     const o: ConstructorParameters<typeof WorkerNode>[0] = {
       root,
@@ -186,6 +196,8 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
     if (w.coefficient !== undefined) o.coefficient = w.coefficient;
     if (w.maxActiveRequests !== undefined) o.maxActiveRequests = w.maxActiveRequests;
     if (w.healthIntervalMs !== undefined) o.healthIntervalMs = w.healthIntervalMs;
+    const st = storeFor(`worker-${i}-db`);
+    if (st) o.store = st;
     if (i === 0 && ports.workerStats !== undefined) o.statsPort = ports.workerStats;
     if (opts.accessToken) o.accessToken = opts.accessToken;
     if (opts.log) o.log = opts.log;
@@ -198,6 +210,8 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
     proxyPolicy: policy,
   };
   if (opts.log) clientOpts.log = opts.log;
+  const clientStore = storeFor('client-db');
+  if (clientStore) clientOpts.store = clientStore;
   const client = new ClientNode(clientOpts);
   const apiOpts: Parameters<typeof clientApi>[0] = { node: client };
   if (opts.apiKey) apiOpts.apiKey = opts.apiKey;
@@ -231,6 +245,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
     await Promise.all(workers.map((w) => w.close()));
     await network.proxy.close();
     await proxyStore?.close();
+    for (const st of stores) await st.close();
     root.close();
     for (const id of ids) id.refresher.close();
   };

@@ -3,7 +3,7 @@
 
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { type Address, toNano } from '@ton/core';
+import { Address, Cell, toNano } from '@ton/core';
 import type { TonClient } from '@ton/ton';
 import { withRetry } from '../chain/client.ts';
 import { type CocoonParams, defaultParams, type ProxyAddress, Root } from '../chain/root.ts';
@@ -100,6 +100,29 @@ export function rootConfigFromJson(text: string): RootConfig {
     minClientStake: coins('min_client_stake', toNano('1')),
   };
   if (params.workerFeePerToken > params.pricePerToken) throw bad('the worker fee cannot exceed the price');
+  // Contract codes (hex BOC, as the reference's pseudo config) and the root address let nodes derive contract
+  // addresses and sign payments for them without a chain.
+  const code = (k: string) => {
+    const v = o[k];
+    if (v === undefined) return null;
+    try {
+      if (typeof v !== 'string') throw new Error();
+      return Cell.fromBoc(Buffer.from(v, 'hex'))[0] ?? null;
+    } catch {
+      throw bad(`${k} must be a hex BOC`);
+    }
+  };
+  params.proxyScCode = code('proxy_sc_code');
+  params.workerScCode = code('worker_sc_code');
+  params.clientScCode = code('client_sc_code');
+  let rootAddress: string | undefined;
+  if (o.root_address !== undefined) {
+    try {
+      rootAddress = Address.parse(String(o.root_address)).toString();
+    } catch {
+      throw bad('root_address must be a TON address');
+    }
+  }
   const list = o.proxies ?? [];
   if (!Array.isArray(list)) throw bad('proxies must be a list');
   const ipPort = /^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$|^localhost:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
@@ -122,6 +145,7 @@ export function rootConfigFromJson(text: string): RootConfig {
     workerHashes: hashes(o.worker_hashes, 'worker_hashes'),
     modelHashes: hashes(o.model_hashes, 'model_hashes'),
     source: 'file',
+    ...(rootAddress ? { rootAddress } : {}),
   };
 }
 

@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clientApi, listenApi } from '../../node/client/api.ts';
 import { ClientNode } from '../../node/client/client.ts';
+import { Store } from '../../store/store.ts';
 import type { Command } from '../main.ts';
 import {
   identityOf,
@@ -50,6 +52,7 @@ export const client: Command = {
       ownerAddress: ownerOf(v, identity),
       proxyPolicy: peerPolicy(v),
       checkProxyHashes: !v['no-hash-check'],
+      store: Store.open(join(v.dir ?? '.cocoon', 'client-db')),
     };
     if (v.secret !== undefined) opts.secret = v.secret;
     if (v.proxies) opts.proxyConnections = Number(v.proxies);
@@ -74,6 +77,7 @@ export const client: Command = {
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
     node.close();
+    await opts.store?.close();
     root.close();
     identity.refresher.close();
     return 0;

@@ -101,6 +101,7 @@ export const up: Command = {
           : { api: apiPort, proxyWorkers: 11001, proxyClients: 11002, proxyStats: 11000, workerStats: 12000 },
         accessToken,
         proxyStorePath: join(dir, 'proxy-db'),
+        nodeStoreDir: dir,
         keys: {
           proxy: nodeKey(dir, 'proxy'),
           client: nodeKey(dir, 'client'),

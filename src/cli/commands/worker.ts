@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openEngine } from '../../inference/load.ts';
 import { WorkerNode } from '../../node/worker/node.ts';
+import { Store } from '../../store/store.ts';
 import type { Command } from '../main.ts';
 import {
   identityOf,
@@ -75,6 +77,7 @@ export const worker: Command = {
       checkProxyHashes: !v['no-hash-check'],
       host: v.host ?? '127.0.0.1',
       statsPort: portOf(v['stats-port'], 12000, 'stats-port'),
+      store: Store.open(join(v.dir ?? '.cocoon', 'worker-db')),
     };
     if (v['max-active']) opts.maxActiveRequests = Number(v['max-active']);
     if (v.proxies) opts.proxyConnections = Number(v.proxies);
@@ -91,6 +94,7 @@ export const worker: Command = {
       .catch((e: Error) => process.stderr.write(`worker: ${e.message} (still trying)\n`));
     await untilSignal();
     await node.close();
+    await opts.store?.close();
     await engine.close();
     root.close();
     identity.refresher.close();

@@ -763,12 +763,22 @@ export class ProxyNode {
       ];
       r.headSent = true;
       r.bytes += head.payload.length;
+      const answer = encodeTl(head);
+      if (complete) {
+        this.settle(r, m.final_info, true, (final_info) => ({
+          _: 'client.queryAnswerEx',
+          request_id: r.clientRequestId,
+          answer,
+          flags: 1,
+          final_info,
+        }));
+        return;
+      }
       this.sendClient(r.client, {
         _: 'client.queryAnswerEx',
         request_id: r.clientRequestId,
-        answer: encodeTl(head),
-        flags: complete ? 1 : 0,
-        ...(complete ? { final_info: this.clientFinal(r, m.final_info) } : {}),
+        answer,
+        flags: 0,
       });
     } else {
       if (!r.headSent) {
@@ -777,17 +787,25 @@ export class ProxyNode {
       }
       r.bytes += m.answer.length;
       this.stats.bytesRelayed += m.answer.length;
+      const answer = m.answer;
+      if (complete) {
+        // The last part reaches the client only once what it bills is committed: a client never holds a billed
+        // amount the proxy could lose in a crash.
+        this.settle(r, m.final_info, true, (final_info) => ({
+          _: 'client.queryAnswerPartEx',
+          request_id: r.clientRequestId,
+          answer: Uint8Array.from(answer),
+          flags: 1,
+          final_info,
+        }));
+        return;
+      }
       this.sendClient(r.client, {
         _: 'client.queryAnswerPartEx',
         request_id: r.clientRequestId,
-        answer: m.answer,
-        flags: complete ? 1 : 0,
-        ...(complete ? { final_info: this.clientFinal(r, m.final_info) } : {}),
+        answer,
+        flags: 0,
       });
-    }
-    if (complete) {
-      this.settle(r, m.final_info, true);
-      return;
     }
     const limit = this.opts.maxClientBuffer ?? 16 * 1024 * 1024;
     if (r.client.conn.bufferedBytes > limit) {
@@ -843,20 +861,26 @@ export class ProxyNode {
 
   /** Ends a request with an error to the client; bills what the worker's final info reported. */
   private finish(r: ProxyRequest, code: number, error: string, f: WorkerFinal | undefined): void {
-    if (r.done) return;
-    this.sendClient(r.client, {
+    this.settle(r, f, false, (final_info) => ({
       _: 'client.queryAnswerErrorEx',
       request_id: r.clientRequestId,
       error_code: code,
       error,
       flags: 1,
-      final_info: this.clientFinal(r, f),
-    });
-    this.settle(r, f, false);
+      final_info,
+    }));
   }
 
-  /** Releases the reservation, bills the tokens, records the outcome and sends both payment messages. */
-  private settle(r: ProxyRequest, f: WorkerFinal | undefined, ok: boolean): void {
+  /**
+   * Ends a request: releases the reservation, bills the tokens, records the outcome; once the books are
+   * committed, sends the client its last message (built with the billed final info) and both payment messages.
+   */
+  private settle(
+    r: ProxyRequest,
+    f: WorkerFinal | undefined,
+    ok: boolean,
+    last: (final: ClientFinal) => TlTypes['client.QueryAnswerEx'],
+  ): void {
     if (r.done) return;
     r.done = true;
     clearTimeout(r.timer);
@@ -884,9 +908,13 @@ export class ProxyNode {
     this.accounts.add(acc, tokens);
     const wa = w ? this.accounts.get('worker', w.owner, w.scAddress) : undefined;
     if (wa) this.accounts.add(wa, tokens);
-    // Payment messages go out once the new amounts are committed, signed over them.
+    const final = this.clientFinal(r, f);
+    if (tokens !== final.tokens_used.total_tokens_used)
+      final.tokens_used = { ...final.tokens_used, total_tokens_used: tokens };
+    // The last answer and the payment messages go out once the new amounts are committed (signed over them).
     this.accounts.flush().then(
       () => {
+        this.sendClient(r.client, last(final));
         if (w && wa && !w.conn.isClosed) {
           this.trySend(w.conn, {
             _: 'proxy.workerRequestPayment',

@@ -70,8 +70,8 @@ export class WorkerNode {
   private coef: number;
   private healthTimer: NodeJS.Timeout | undefined;
   private http: Server | undefined;
-  /** Earned tokens per proxy contract (or proxy address), as last reported. */
-  private readonly earnedByProxy = new Map<string, bigint>();
+  /** Committed earned tokens per proxy contract (or proxy address), as last reported. */
+  private readonly committedByProxy = new Map<string, bigint>();
   statsPort = 0;
 
   constructor(private readonly opts: WorkerNodeOptions) {
@@ -239,22 +239,22 @@ export class WorkerNode {
       key: `payment:${key}:${workerSc}`,
       ...(this.opts.store ? { store: this.opts.store } : {}),
     });
-    const known = this.earnedByProxy.get(key) ?? payments.tokens;
+    // What this proxy committed for this worker before: its store may never report less (rollback or clone).
+    const known = this.committedByProxy.get(key) ?? payments.tokens;
     const cmp = await call(conn, {
       _: 'worker.compareBalanceWithProxy',
       tokens_committed_to_blockchain: 0n,
-      tokens_committed_to_db: payments.tokens,
+      tokens_committed_to_db: known,
       max_tokens: known,
     });
-    // A proxy that reports less than it did before has lost (or rolled back) its state: never trust it again.
-    if (cmp.max_tokens < known || cmp.tokens_committed_to_db < payments.tokens) {
+    if (cmp.tokens_committed_to_db < known) {
       throw new ProtocolError(
         'ROLLBACK_DETECTED',
-        `the proxy reports ${cmp.max_tokens} earned tokens, it reported ${known} before`,
+        `the proxy reports ${cmp.tokens_committed_to_db} committed tokens for this worker, it reported ${known} before`,
       );
     }
     await payments.accept(cmp.signed_payment);
-    this.earnedByProxy.set(key, cmp.max_tokens);
+    this.committedByProxy.set(key, cmp.tokens_committed_to_db);
     const session: WorkerSession = {
       conn,
       address,
@@ -288,12 +288,15 @@ export class WorkerNode {
     if (m._ === 'proxy.runQueryEx') {
       void this.serve(s, m);
     } else if (m._ === 'proxy.workerRequestPayment') {
-      if (m.max_tokens < s.earned) {
-        s.conn.close(new ProtocolError('ROLLBACK_DETECTED', 'the proxy lowered what this worker earned'));
+      const key = s.proxyScAddress || s.address;
+      if (m.db_tokens < (this.committedByProxy.get(key) ?? 0n)) {
+        s.conn.close(
+          new ProtocolError('ROLLBACK_DETECTED', 'the proxy lowered what it committed for this worker'),
+        );
         return;
       }
       s.earned = m.max_tokens;
-      this.earnedByProxy.set(s.proxyScAddress || s.address, m.max_tokens);
+      this.committedByProxy.set(key, m.db_tokens);
       s.payments.accept(m.signed_payment).catch((err: Error) => {
         this.log(`refused a payment from ${s.address}: ${err.message}`);
         s.conn.close(
