@@ -1,0 +1,185 @@
+// The proxy killed with SIGKILL in the middle of a load, and started again on the same store: its workers and
+// clients come back to it (no rollback is detected, because nothing signed was ever uncommitted), and afterwards
+// proxy, client and worker agree on the signed amounts exactly; what the app was billed is never more than what
+// the proxy committed, and the difference is bounded by the requests cut by the kill.
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, test } from 'node:test';
+import OpenAI from 'openai';
+import { compileContract } from '../src/chain/compile.ts';
+import { FAKE_TDX_IMAGE_HASH } from '../src/tee/fake-tdx.ts';
+import { startTestEngine } from './support/openai-server.ts';
+
+const bin = new URL('../bin/cocoon.js', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'cocoon-crash-'));
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function start(args: string[], ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args[0]} not ready: ${err}`)), 60_000);
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => {
+      if (ready.test(l)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+  });
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const json = async <T>(url: string): Promise<T> => (await (await fetch(url)).json()) as T;
+
+test('kill -9 of the proxy under load: after a restart on its store, proxy, client and worker agree to the token', async () => {
+  const engine = await startTestEngine();
+  try {
+    const [codes, wp, cp, ps, ws, api] = await Promise.all([
+      Promise.all([compileContract('proxy'), compileContract('worker'), compileContract('client')]),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
+    const rootFile = join(dir, 'root.json');
+    writeFileSync(
+      rootFile,
+      JSON.stringify({
+        proxies: [{ workers: `127.0.0.1:${wp}`, clients: `127.0.0.1:${cp}` }],
+        proxy_hashes: [FAKE_TDX_IMAGE_HASH],
+        worker_hashes: [FAKE_TDX_IMAGE_HASH],
+        model_hashes: [createHash('sha256').update('test-model').digest('hex')],
+        proxy_sc_code: codes[0].toBoc().toString('hex'),
+        worker_sc_code: codes[1].toBoc().toString('hex'),
+        client_sc_code: codes[2].toBoc().toString('hex'),
+        root_address: `0:${'ab'.repeat(32)}`,
+      }),
+    );
+    const common = ['--root-config', rootFile, '--tee', 'fake_tdx', '--peer-policy', 'fake_tdx'];
+    const proxyArgs = [
+      'proxy',
+      ...common,
+      '--dir',
+      join(dir, 'p'),
+      '--workers-port',
+      `${wp}`,
+      '--clients-port',
+      `${cp}`,
+      '--stats-port',
+      `${ps}`,
+      '--pow-difficulty',
+      '8',
+    ];
+    let proxy = await start(proxyArgs, /proxy: workers on/);
+    await start(
+      ['worker', ...common, '--dir', join(dir, 'w'), '--backend', engine.url, '--stats-port', `${ws}`],
+      /worker: connected/,
+    );
+    await start(['client', ...common, '--dir', join(dir, 'c'), '--port', `${api}`], /client: connected/);
+
+    const ai = new OpenAI({
+      baseURL: `http://127.0.0.1:${api}/v1`,
+      apiKey: 'x',
+      maxRetries: 0,
+      timeout: 10_000,
+    });
+    let billed = 0n;
+    let ok = 0;
+    let failed = 0;
+    let stop = false;
+    const loop = async (i: number) => {
+      while (!stop) {
+        try {
+          const r = await ai.chat.completions.create({
+            model: 'test-model',
+            messages: [{ role: 'user', content: `m${i}` }],
+          });
+          billed += BigInt((r.usage as unknown as { billed_tokens: number }).billed_tokens);
+          ok++;
+        } catch {
+          failed++;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    };
+    const loops = Array.from({ length: 4 }, (_, i) => loop(i));
+    while (ok < 40) await new Promise((r) => setTimeout(r, 10));
+    proxy.kill('SIGKILL');
+    await new Promise((r) => proxy.once('exit', r));
+    proxy = await start(proxyArgs, /proxy: workers on/);
+    const before = ok;
+    for (let i = 0; i < 600 && ok < before + 40; i++) await new Promise((r) => setTimeout(r, 25));
+    stop = true;
+    await Promise.all(loops);
+    assert.ok(ok >= before + 40, `only ${ok - before} requests after the restart`);
+
+    type Stats = {
+      clients: { committed: number; tokens: number }[];
+      workers: { committed: number; tokens: number }[];
+    };
+    const settle = async () => {
+      for (let i = 0; i < 100; i++) {
+        const p = await json<Stats>(`http://127.0.0.1:${ps}/jsonstats`);
+        const w = await json<{ proxies: { signed_tokens: number }[] }>(`http://127.0.0.1:${ws}/jsonstats`);
+        const c = await json<{ proxies: { signed_tokens: number }[] }>(`http://127.0.0.1:${api}/jsonstats`);
+        const done =
+          p.clients[0]?.committed === c.proxies[0]?.signed_tokens &&
+          p.workers[0]?.committed === w.proxies[0]?.signed_tokens;
+        if (done || i === 99) return { p, w, c };
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('unreachable');
+    };
+    const { p, w, c } = await settle();
+    const committed = BigInt(p.clients[0]?.committed ?? -1);
+    assert.equal(
+      BigInt(c.proxies[0]?.signed_tokens ?? -1),
+      committed,
+      'the client holds a charge for what the proxy committed',
+    );
+    assert.equal(
+      BigInt(w.proxies[0]?.signed_tokens ?? -1),
+      BigInt(p.workers[0]?.committed ?? -2),
+      'the worker holds a payout for what the proxy committed',
+    );
+    assert.equal(
+      BigInt(p.workers[0]?.committed ?? -1),
+      committed,
+      'what clients pay for is what workers are paid for',
+    );
+    assert.ok(
+      billed <= committed,
+      `the app was billed ${billed}, more than the proxy committed (${committed})`,
+    );
+    // Only requests cut by the kill can be committed without their last answer reaching the app.
+    assert.ok(
+      committed - billed <= 4n * 18n,
+      `committed ${committed}, the app saw ${billed} (${failed} failed)`,
+    );
+  } finally {
+    await engine.close();
+  }
+});
