@@ -14,10 +14,11 @@ const benchmarks: Record<string, () => Promise<Benchmark>> = {
   model: async () => (await import('../../../bench/model.ts')).modelBench,
   contracts: async () => (await import('../../../bench/contracts.ts')).contractsBench,
   e2e: async () => (await import('../../../bench/e2e.ts')).e2eBench,
+  money: async () => (await import('../../../bench/money.ts')).moneyBench,
 };
 
 export const bench: Command = {
-  summary: 'run a benchmark and print its figures (pow, tl, attest, model, contracts, e2e)',
+  summary: 'run a benchmark and print its figures (pow, tl, attest, model, contracts, e2e, money)',
   usage: [
     'Usage: cocoon bench <name> [--json] [--quick]',
     '',
