@@ -11,6 +11,7 @@ import { defaultParams } from '../chain/root.ts';
 import type { InferenceEngine } from '../openai/engine.ts';
 import { Store } from '../store/store.ts';
 import { FAKE_TDX_IMAGE_HASH } from '../tee/fake-tdx.ts';
+import type { ChainAgent } from './chain-agent.ts';
 import { clientApi, listenApi } from './client/api.ts';
 import { ClientNode } from './client/client.ts';
 import { createNodeIdentity, type NodeIdentity, type TeeMode } from './identity.ts';
@@ -64,6 +65,14 @@ export interface LocalNetworkOptions {
   contracts?: boolean;
   /** Where the proxy keeps its books (an LMDB directory); default: nowhere (lost on restart). */
   proxyStorePath?: string;
+  /**
+   * The chain every node acts on (one wallet for all of them in a local network: its owner owns every node).
+   * Needs a root with contract codes (`root` from the devnet).
+   */
+  chain?: ChainAgent;
+  /** Settlement thresholds in nanoTON (default 1 TON each). */
+  chargeThreshold?: bigint;
+  payoutThreshold?: bigint;
   /** Where the client and the workers keep their signed payments (LMDB directories under it). */
   nodeStoreDir?: string;
   /** PoW bits the proxy demands (default 20; tests use fewer). */
@@ -161,10 +170,13 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   if (opts.accessToken) proxyOpts.accessToken = opts.accessToken;
   if (opts.clientFunds) proxyOpts.clientFunds = opts.clientFunds;
   if (opts.powDifficulty !== undefined) proxyOpts.powDifficulty = opts.powDifficulty;
+  if (opts.chain) proxyOpts.chain = opts.chain;
+  if (opts.chargeThreshold !== undefined) proxyOpts.chargeThreshold = opts.chargeThreshold;
   const proxyStore = opts.proxyStorePath ? Store.open(opts.proxyStorePath) : undefined;
   if (proxyStore) proxyOpts.store = proxyStore;
   if (opts.log) proxyOpts.log = opts.log;
-  let proxy = new ProxyNode(proxyOpts);
+  // With the chain the proxy deploys its contract on start, which needs the real root: it starts once that exists.
+  let proxy = new ProxyNode(opts.chain ? { ...proxyOpts, chain: undefined as never } : proxyOpts);
   await proxy.start();
   const addresses = { workers: `${host}:${proxy.ports.workers}`, clients: `${host}:${proxy.ports.clients}` };
   const root = opts.root
@@ -176,6 +188,16 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
       );
   placeholder.set(root.current, true);
   root.on('update', (c) => placeholder.set(c, true));
+  if (opts.chain) {
+    // Again, now with the chain and the root it published: the contract is deployed and staked before serving.
+    const ports = proxy.ports;
+    await proxy.close();
+    proxyOpts.workerPort = ports.workers;
+    proxyOpts.clientPort = ports.clients;
+    if (proxyOpts.statsPort !== undefined) proxyOpts.statsPort = ports.stats;
+    proxy = new ProxyNode(proxyOpts);
+    await proxy.start();
+  }
 
   const stores: Store[] = [];
   const storeFor = (name: string) => {
@@ -199,6 +221,8 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
     const st = storeFor(`worker-${i}-db`);
     if (st) o.store = st;
     if (i === 0 && ports.workerStats !== undefined) o.statsPort = ports.workerStats;
+    if (opts.chain) o.chain = opts.chain;
+    if (opts.payoutThreshold !== undefined) o.payoutThreshold = opts.payoutThreshold;
     if (opts.accessToken) o.accessToken = opts.accessToken;
     if (opts.log) o.log = opts.log;
     return new WorkerNode(o);
@@ -210,6 +234,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
     proxyPolicy: policy,
   };
   if (opts.log) clientOpts.log = opts.log;
+  if (opts.chain) clientOpts.chain = opts.chain;
   const clientStore = storeFor('client-db');
   if (clientStore) clientOpts.store = clientStore;
   const client = new ClientNode(clientOpts);

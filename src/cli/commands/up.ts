@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { openClient } from '../../chain/client.ts';
 import { Devnet } from '../../chain/devnet.ts';
 import { openEngine } from '../../inference/load.ts';
+import { ChainAgent } from '../../node/chain-agent.ts';
 import { localRoot, localWallet, nodeKey } from '../../node/local-chain.ts';
 import { type LocalNetworkOptions, startLocalNetwork } from '../../node/network.ts';
 import { RootWatcher, rootConfigFromFile } from '../../node/root-config.ts';
@@ -123,6 +124,9 @@ export const up: Command = {
         const client = openClient({ endpoint });
         const wallet = await localWallet(client, endpoint, dir);
         const owner = wallet.contract.address.toString();
+        // One wallet pays for every node's on-chain actions (its owner runs them all): contracts, stakes, top-ups,
+        // charges and payouts.
+        opts.chain = new ChainAgent(client, wallet, opts.log);
         opts.proxyOwner = owner;
         opts.clientOwner = owner;
         opts.workerOwner = () => owner;

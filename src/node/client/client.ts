@@ -4,6 +4,8 @@
 // timeout for every request and ends requests at once when their proxy connection drops.
 
 import { createHash, randomBytes } from 'node:crypto';
+import { Address } from '@ton/core';
+import { ClientContract } from '../../chain/client-contract.ts';
 import { ProtocolError } from '../../errors.ts';
 import type { Connection } from '../../net/connection.ts';
 import type { Store } from '../../store/store.ts';
@@ -11,6 +13,7 @@ import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
 import { decodeTl } from '../../tl/cocoon.ts';
 import type { TlConstructors, TlTypes } from '../../tl/cocoon-api.gen.ts';
 import { childScAddress, proxyScAddress } from '../addresses.ts';
+import type { ChainAgent } from '../chain-agent.ts';
 import { type NodeIdentity, verifierFor } from '../identity.ts';
 import { PaymentTracker } from '../payments.ts';
 import { ProxyLinks, type ProxySession } from '../proxy-link.ts';
@@ -34,6 +37,12 @@ export interface ClientNodeOptions {
   maxPowDifficulty?: number;
   /** Where the newest signed charge of each proxy is kept. */
   store?: Store;
+  /**
+   * The chain: the client deploys its contract with each proxy (setting its secret's hash), keeps it topped up
+   * with `topUp` nanoTON (default twice the root's minimum client stake) whenever its balance falls below the stake.
+   */
+  chain?: ChainAgent;
+  topUp?: bigint;
   log?: (line: string) => void;
 }
 
@@ -111,9 +120,21 @@ export class ClientNode {
 
   start(): void {
     this.links.start();
+    if (this.opts.chain) {
+      this.topUpTimer = setInterval(() => {
+        for (const s of this.sessions) {
+          if (s.clientScAddress)
+            this.topUpIfLow(s.clientScAddress).catch((e: Error) =>
+              this.opts.log?.(`client: top-up: ${e.message}`),
+            );
+        }
+      }, 5000);
+      this.topUpTimer.unref();
+    }
   }
 
   close(): void {
+    clearInterval(this.topUpTimer);
     this.links.close();
   }
 
@@ -159,6 +180,7 @@ export class ClientNode {
       );
     }
     const clientSc = childScAddress('client', root, proxySc, this.opts.ownerAddress, p.proxy_public_key);
+    if (clientSc) this.proxyKeys.set(clientSc, { proxySc, key: p.proxy_public_key });
     if (clientSc !== r.client_sc_address) {
       throw new ProtocolError(
         'HANDSHAKE_FAILED',
@@ -166,6 +188,7 @@ export class ClientNode {
       );
     }
     const secret = Buffer.from(this.opts.secret ?? '');
+    if (this.opts.chain && clientSc) await this.ensureContract(clientSc, secret);
     let auth: TlTypes['client.AuthorizationWithProxy'];
     if (
       r.auth._ === 'client.proxyConnectionAuthShort' &&
@@ -321,6 +344,67 @@ export class ClientNode {
         p.cb = { onHead() {}, onPart() {}, onError() {} };
       }
     };
+  }
+
+  private topUpTimer: NodeJS.Timeout | undefined;
+
+  /** Deploys this client's contract with a proxy, with its secret's hash and a first top-up, unless it exists. */
+  private async ensureContract(sc: string, secret: Buffer): Promise<void> {
+    const chain = this.opts.chain as ChainAgent;
+    const c = chain.open(ClientContract.createFromAddress(Address.parse(sc)));
+    const root = this.opts.root.current;
+    if (!(await chain.isDeployed(c.address))) {
+      const proxySc = this.proxyScOf(sc);
+      if (!proxySc || !root.params.clientScCode)
+        throw new ProtocolError('HANDSHAKE_FAILED', 'cannot deploy the client contract');
+      const init = this.opts.chain?.open(
+        ClientContract.createFromConfig(
+          {
+            owner: chain.address,
+            proxy: Address.parse(proxySc.proxySc),
+            proxyPublicKey: Buffer.from(proxySc.key),
+            params: root.params,
+          },
+          root.params.clientScCode,
+        ),
+      );
+      if (!init || !init.address.equals(c.address)) {
+        throw new ProtocolError(
+          'HANDSHAKE_FAILED',
+          "the client contract is not owned by this client's wallet",
+        );
+      }
+      await chain.send('deploying the client contract', (s) => init.sendDeploy(s));
+    }
+    const d = await c.getClientData();
+    const want = BigInt(`0x${createHash('sha256').update(secret).digest('hex')}`);
+    if (d.secretHash !== want) {
+      await chain.send('setting the client secret hash', (s) =>
+        c.sendChangeSecretHash(s, want, chain.address),
+      );
+    }
+    await this.topUpIfLow(sc);
+  }
+
+  /** Tops the contract up when its balance is below its stake. */
+  private async topUpIfLow(sc: string): Promise<void> {
+    const chain = this.opts.chain;
+    if (!chain) return;
+    const c = chain.open(ClientContract.createFromAddress(Address.parse(sc)));
+    const d = await c.getClientData();
+    if (d.state !== 0 || d.balance >= d.stake) return;
+    const amount = this.opts.topUp ?? 2n * this.opts.root.current.params.minClientStake;
+    await chain.send(`topping up the client contract with ${amount} nanoTON`, (s) =>
+      c.sendTopUp(s, amount, chain.address),
+    );
+    this.topUps++;
+  }
+
+  topUps = 0;
+  private readonly proxyKeys = new Map<string, { proxySc: string; key: Uint8Array }>();
+
+  private proxyScOf(clientSc: string): { proxySc: string; key: Uint8Array } | undefined {
+    return this.proxyKeys.get(clientSc);
   }
 
   /** The worker types the proxy offers (enabled workers per model). */

@@ -18,6 +18,7 @@ import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
 import { decodeTl, encodeTl } from '../../tl/cocoon.ts';
 import type { TlConstructors, TlFunctions, TlTypes } from '../../tl/cocoon-api.gen.ts';
 import { childScAddress, proxyScAddress } from '../addresses.ts';
+import type { ChainAgent } from '../chain-agent.ts';
 import { serveStats } from '../http-util.ts';
 import type { NodeIdentity } from '../identity.ts';
 import { verifierFor } from '../identity.ts';
@@ -25,6 +26,7 @@ import type { RootConfig, RootWatcher } from '../root-config.ts';
 import { ANSWER_ERROR, dispatchQueries, idHex, negotiate, sendTl, unixTime } from '../rpc.ts';
 import { ProxyAccounts } from './accounts.ts';
 import { newScore, type PoolWorker, pick, recordOutcome } from './pool.ts';
+import { ProxySettlement } from './settlement.ts';
 
 type TokensUsed = TlConstructors['tokensUsed'];
 type WorkerFinal = NonNullable<TlConstructors['proxy.queryAnswerEx']['final_info']>;
@@ -68,6 +70,12 @@ export interface ProxyNodeOptions {
    * workers refuse as a rollback.
    */
   store?: Store;
+  /**
+   * The chain: the proxy deploys and stakes its contract, takes client funds and secret hashes from their
+   * contracts, and submits signed charges once `chargeThreshold` (nanoTON, default 1 TON) is unsettled.
+   */
+  chain?: ChainAgent;
+  chargeThreshold?: bigint;
   /** Tries per request (the first worker plus retries before the first byte), default 3. */
   maxAttempts?: number;
   log?: (line: string) => void;
@@ -144,6 +152,7 @@ export class ProxyNode {
   readonly workers = new Map<number, WorkerLink>();
   readonly clients = new Map<number, ClientLink>();
   readonly accounts: ProxyAccounts;
+  readonly settlement: ProxySettlement | undefined;
   private workerServer: RatlsServer | undefined;
   private clientServer: RatlsServer | undefined;
   private http: Server | undefined;
@@ -163,6 +172,16 @@ export class ProxyNode {
     }
     const signer = excessesTo ? { privateKey: opts.identity.privateKey, excessesTo } : undefined;
     this.accounts = new ProxyAccounts(opts.store, signer);
+    if (opts.chain) {
+      const so: ConstructorParameters<typeof ProxySettlement>[0] = {
+        agent: opts.chain,
+        accounts: this.accounts,
+        root: () => this.root,
+      };
+      if (opts.chargeThreshold !== undefined) so.chargeThreshold = opts.chargeThreshold;
+      if (opts.log) so.log = (l) => this.log(l);
+      this.settlement = new ProxySettlement(so);
+    }
   }
 
   private get root(): RootConfig {
@@ -179,6 +198,11 @@ export class ProxyNode {
   }
 
   async start(): Promise<void> {
+    if (this.settlement) {
+      const sc = await this.settlement.ensureContract(this.opts.ownerAddress, this.opts.identity.publicKey);
+      this.log(`proxy contract ${sc} deployed and staked`);
+      this.settlement.start();
+    }
     const host = this.opts.host ?? '127.0.0.1';
     const identity = this.opts.identity.holder;
     const common = this.opts.powDifficulty === undefined ? {} : { powDifficulty: this.opts.powDifficulty };
@@ -223,6 +247,7 @@ export class ProxyNode {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.settlement?.close();
     // The listening sockets only finish closing once every connection they accepted has gone.
     const servers = Promise.all([this.workerServer?.close(), this.clientServer?.close()]);
     for (const c of this.accepted) c.close(new ProtocolError('SHUTDOWN', 'proxy stopping'));
@@ -423,8 +448,16 @@ export class ProxyNode {
       setTimeout(() => conn.close(new ProtocolError('HANDSHAKE_FAILED', msg)), 50).unref();
       throw new ProtocolError('HANDSHAKE_FAILED', msg);
     };
-    const secretHash = (owner: string) =>
-      this.opts.clientSecretHash ? this.opts.clientSecretHash(owner) : EMPTY_SECRET_HASH;
+    // With the chain, the secret hash is the one the client set on its contract (read afresh); without, the
+    // configured one or the reference's fake-TON default.
+    const secretHash = async (c: ClientLink): Promise<Uint8Array | undefined> => {
+      if (this.settlement) {
+        const st = c.scAddress ? await this.settlement.refresh(c.scAddress) : undefined;
+        if (!st || st.secretHash === 0n) return undefined;
+        return Buffer.from(st.secretHash.toString(16).padStart(64, '0'), 'hex');
+      }
+      return this.opts.clientSecretHash ? this.opts.clientSecretHash(c.owner) : EMPTY_SECRET_HASH;
+    };
     const authorized = (c: ClientLink): TlTypes['client.AuthorizationWithProxy'] => {
       const acc = this.accounts.get('client', c.owner, c.scAddress);
       return {
@@ -438,7 +471,7 @@ export class ProxyNode {
       role: 'acceptor',
       name: `client#${id}`,
       onQuery: dispatchQueries({
-        'client.connectToProxy': (q) => {
+        'client.connectToProxy': async (q) => {
           if (link) fail('handshake already done');
           const p = q.params;
           if (!(p.flags & 1)) fail('client params without flags bit 0');
@@ -465,7 +498,7 @@ export class ProxyNode {
             requests: new Map(),
           };
           this.clients.set(id, link);
-          const hash = secretHash(link.owner);
+          const hash = await secretHash(link);
           return {
             _: 'client.connectedToProxy',
             params: this.proxyParams(link.proto),
@@ -476,9 +509,9 @@ export class ProxyNode {
             signed_payment: { _: 'proxy.signedPaymentEmpty' },
           };
         },
-        'client.authorizeWithProxyShort': (q) => {
+        'client.authorizeWithProxyShort': async (q) => {
           if (!link) return fail('authorise before connect');
-          const hash = secretHash(link.owner);
+          const hash = await secretHash(link);
           const given = createHash('sha256').update(q.data).digest();
           if (!hash || !given.equals(Buffer.from(hash))) {
             return { _: 'client.authorizationWithProxyFailed', error_code: 401, error: 'wrong secret' };
@@ -490,11 +523,11 @@ export class ProxyNode {
           if (!link) return fail('authorise before connect');
           // Without a chain to watch for the register transaction (JSON root config) this succeeds, as the
           // reference's fake TON does.
-          if (this.root.source !== 'file') {
+          if (this.settlement) {
             return {
               _: 'client.authorizationWithProxyFailed',
               error_code: 401,
-              error: 'long authorisation needs the on-chain register transaction',
+              error: 'set a secret hash on your client contract and authorise with the secret (short auth)',
             };
           }
           link.authorized = true;
@@ -623,13 +656,28 @@ export class ProxyNode {
     const model = q.model_name.split('@')[0] as string;
     const price = this.root.params.pricePerToken;
     const acc = this.accounts.get('client', c.owner, c.scAddress);
-    const funds = this.opts.clientFunds?.(c.owner) ?? { balance: FAKE_FUNDS, stake: FAKE_FUNDS };
+    let funds = this.opts.clientFunds?.(c.owner) ?? { balance: FAKE_FUNDS, stake: FAKE_FUNDS };
+    let charged = 0n;
+    if (this.settlement) {
+      // What the client contract holds, as last read (refreshed every few seconds and after each charge).
+      const st = this.settlement.clients.get(c.scAddress);
+      if (!st || st.state !== 0) {
+        return this.reject(
+          c,
+          q.request_id,
+          ANSWER_ERROR.insufficientFunds,
+          st ? 'the client contract is closing or closed' : 'the client contract is not deployed',
+        );
+      }
+      funds = { balance: st.balance, stake: st.stake };
+      charged = st.tokensUsed;
+    }
     // The reservation covers the answer and the prompt (its bytes bound its tokens), at the worst coefficient.
     const reserved = reservationFor(q.max_tokens + q.query.length, q.max_coefficient);
     const available = tokensAvailable({
       balance: funds.balance,
       stake: funds.stake,
-      chargedTokens: 0n,
+      chargedTokens: charged,
       reserved: acc.reserved,
       usedTokens: acc.tokens,
       pricePerToken: price,
@@ -979,6 +1027,9 @@ export class ProxyNode {
         root_source: root.source,
       },
       stats: { ...this.stats },
+      chain: this.settlement
+        ? { charges: this.settlement.charges, clients: Object.fromEntries(this.settlement.clients) }
+        : null,
       root_contract_config: {
         version: root.version,
         price_per_token: root.params.pricePerToken,

@@ -5,6 +5,9 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Address, Cell, toNano } from '@ton/core';
+import { repackExcesses } from '../../chain/signed.ts';
+import { WorkerContract } from '../../chain/worker.ts';
 import { ProtocolError } from '../../errors.ts';
 import type { Connection } from '../../net/connection.ts';
 import type { InferenceEngine } from '../../openai/engine.ts';
@@ -13,6 +16,7 @@ import type { Store } from '../../store/store.ts';
 import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
 import { decodeTl } from '../../tl/cocoon.ts';
 import { childScAddress, proxyScAddress } from '../addresses.ts';
+import type { ChainAgent } from '../chain-agent.ts';
 import { hasToken, sendJson, serveStats } from '../http-util.ts';
 import { type NodeIdentity, verifierFor } from '../identity.ts';
 import { PaymentTracker } from '../payments.ts';
@@ -47,6 +51,12 @@ export interface WorkerNodeOptions {
   accessToken?: string;
   /** Where the newest signed payout of each proxy is kept (to cash out even if the proxy disappears). */
   store?: Store;
+  /**
+   * The chain: the worker deploys its contract with each proxy and cashes out its signed payouts once they are
+   * worth `payoutThreshold` nanoTON more than what it was paid already (default 1 TON).
+   */
+  chain?: ChainAgent;
+  payoutThreshold?: bigint;
   log?: (line: string) => void;
 }
 
@@ -134,10 +144,17 @@ export class WorkerNode {
       this.healthTimer.unref();
     }
     if (this.opts.statsPort !== undefined) await this.serveHttp(this.opts.statsPort);
+    if (this.opts.chain) {
+      this.payoutTimer = setInterval(() => {
+        for (const s of this.proxies) this.cashOut(s).catch((e: Error) => this.log(`payout: ${e.message}`));
+      }, 5000);
+      this.payoutTimer.unref();
+    }
   }
 
   async close(): Promise<void> {
     clearInterval(this.healthTimer);
+    clearInterval(this.payoutTimer);
     this.links.close();
     if (this.http) {
       this.http.closeAllConnections();
@@ -225,6 +242,14 @@ export class WorkerNode {
       );
     }
     const workerSc = childScAddress('worker', root, proxySc, this.opts.ownerAddress, p.proxy_public_key);
+    if (workerSc && this.opts.chain) {
+      this.deployers.set(workerSc, {
+        owner: this.opts.chain.address,
+        proxy: Address.parse(proxySc),
+        proxyPublicKey: Buffer.from(p.proxy_public_key),
+        params: root.params,
+      });
+    }
     if (workerSc !== r.worker_sc_address) {
       throw new ProtocolError(
         'HANDSHAKE_FAILED',
@@ -266,6 +291,7 @@ export class WorkerNode {
       running: new Map(),
       onMessage: (data) => this.onMessage(session, data),
     };
+    if (this.opts.chain && workerSc) await this.ensureContract(workerSc);
     await call(conn, { _: 'worker.proxyHandshakeComplete', is_disabled: !this.enabled });
     // The coefficient may have changed while the handshake ran.
     if (this.coef !== sentCoefficient) {
@@ -275,6 +301,52 @@ export class WorkerNode {
       for (const a of session.running.values()) a.abort();
     });
     return session;
+  }
+
+  payouts = 0;
+  private payoutTimer: NodeJS.Timeout | undefined;
+  private readonly payingOut = new Set<string>();
+
+  /** Deploys this worker's contract with a proxy unless it exists (its address was checked in the handshake). */
+  private async ensureContract(sc: string): Promise<void> {
+    const chain = this.opts.chain as ChainAgent;
+    const addr = Address.parse(sc);
+    if (await chain.isDeployed(addr)) return;
+    const root = this.opts.root.current;
+    const code = root.params.workerScCode;
+    if (!code) throw new ProtocolError('HANDSHAKE_FAILED', 'no worker contract code in the root');
+    const deployed = this.deployers.get(sc);
+    if (!deployed) throw new ProtocolError('HANDSHAKE_FAILED', 'cannot derive the worker contract');
+    const c = chain.open(WorkerContract.createFromConfig(deployed, code));
+    if (!c.address.equals(addr))
+      throw new ProtocolError('HANDSHAKE_FAILED', "the worker contract is not this worker's");
+    await chain.send('deploying the worker contract', (sender) => c.sendDeploy(sender));
+  }
+
+  private readonly deployers = new Map<string, Parameters<typeof WorkerContract.createFromConfig>[0]>();
+
+  /** Submits the newest signed payout of a proxy when it is worth the threshold more than what was paid. */
+  async cashOut(s: WorkerSession, force = false): Promise<boolean> {
+    const chain = this.opts.chain;
+    const held = s.payments.latest;
+    if (!chain || !held || !s.workerScAddress || this.payingOut.has(s.workerScAddress)) return false;
+    const c = chain.open(WorkerContract.createFromAddress(Address.parse(s.workerScAddress)));
+    const paid = (await c.getWorkerData()).tokens;
+    const fee = this.opts.root.current.params.workerFeePerToken;
+    if (held.tokens <= paid) return false;
+    if (!force && (held.tokens - paid) * fee < (this.opts.payoutThreshold ?? toNano('1'))) return false;
+    this.payingOut.add(s.workerScAddress);
+    try {
+      // The excess comes back to this worker's wallet, not the proxy's: outside the signature, so repacked.
+      const body = repackExcesses(Cell.fromBoc(Buffer.from(held.boc))[0] as Cell, chain.address);
+      await chain.send(`cashing out ${held.tokens - paid} tokens from ${s.workerScAddress}`, (sender) =>
+        c.sendSigned(sender, body, toNano('0.5')),
+      );
+      this.payouts++;
+      return true;
+    } finally {
+      this.payingOut.delete(s.workerScAddress);
+    }
   }
 
   private onMessage(s: WorkerSession, data: Uint8Array): void {
