@@ -368,7 +368,7 @@ export class ClientNode {
           root.params.clientScCode,
         ),
       );
-      if (!init || !init.address.equals(c.address)) {
+      if (!init?.address.equals(c.address)) {
         throw new ProtocolError(
           'HANDSHAKE_FAILED',
           "the client contract is not owned by this client's wallet",

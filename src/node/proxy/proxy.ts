@@ -661,7 +661,7 @@ export class ProxyNode {
     if (this.settlement) {
       // What the client contract holds, as last read (refreshed every few seconds and after each charge).
       const st = this.settlement.clients.get(c.scAddress);
-      if (!st || st.state !== 0) {
+      if (st?.state !== 0) {
         return this.reject(
           c,
           q.request_id,
