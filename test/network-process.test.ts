@@ -3,7 +3,7 @@
 // official openai package, stopped with SIGINT and resumed from its directory.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -174,8 +174,15 @@ describe('cocoon up', () => {
     const up = run(['up', '--dir', dir, '--port', '0']);
     procs.push(up);
     const api = await up.waitFor(/OpenAI API: (\S+)/, 120_000);
-    assert.ok(up.lines.some((l) => /deploying the root contract/.test(l)));
-    assert.ok(up.lines.some((l) => /curl -N/.test(l)));
+    await up.waitFor(/Ctrl-C stops the network/);
+    assert.ok(
+      up.lines.some((l) => /deploying the root contract/.test(l)),
+      up.lines.join('\n'),
+    );
+    assert.ok(
+      up.lines.some((l) => /curl -N/.test(l)),
+      up.lines.join('\n'),
+    );
     const ai = new OpenAI({ baseURL: api, apiKey: 'unused', maxRetries: 0 });
     const s = await ai.chat.completions.create({
       model: 'cocoon-demo',
@@ -190,7 +197,21 @@ describe('cocoon up', () => {
       if (c.usage) cost = (c.usage as unknown as { total_cost: number }).total_cost;
     }
     assert.match(text, /Lima/);
-    assert.ok(cost > 0);
+    assert.ok(cost > 0, `no cost in the usage of: ${text}`);
+    // The money side: the client contract is funded on the devnet and the proxy's signed charge is the answer's cost.
+    const status = spawnSync(process.execPath, [bin, 'client', 'status', '--dir', dir, '--json'], {
+      encoding: 'utf8',
+    });
+    assert.equal(status.status, 0, status.stderr);
+    const st = JSON.parse(status.stdout) as {
+      balance: number;
+      stake: number;
+      charged_nanoton: number;
+      state: string;
+    };
+    assert.equal(st.charged_nanoton, cost);
+    assert.ok(st.balance >= st.stake && st.stake > 0, status.stdout);
+    assert.equal(st.state, 'normal');
     up.child.kill('SIGINT');
     assert.equal(await up.exit, 0);
 
@@ -198,7 +219,7 @@ describe('cocoon up', () => {
     const again = run(['up', '--dir', dir, '--port', '0']);
     procs.push(again);
     const api2 = await again.waitFor(/OpenAI API: (\S+)/, 120_000);
-    assert.ok(!again.lines.some((l) => /deploying the root contract/.test(l)));
+    assert.ok(!again.lines.some((l) => /deploying the root contract/.test(l)), again.lines.join('\n'));
     const r = await new OpenAI({ baseURL: api2, apiKey: 'unused', maxRetries: 0 }).chat.completions.create({
       model: 'cocoon-demo',
       messages: [{ role: 'user', content: 'What is 2 + 3?' }],

@@ -12,9 +12,11 @@ import {
   ownerOf,
   peerPolicy,
   portOf,
+  recordNode,
   rootFrom,
   untilSignal,
 } from './node-opts.ts';
+import { CLIENT_OPS, clientOp, clientOpsUsage } from './node-status.ts';
 
 const usage = [
   'Usage: cocoon client (--root-config FILE | --root ADDRESS) [options]',
@@ -28,12 +30,15 @@ const usage = [
   '  --proxies N          proxies to hold connections to (default 1)',
   '',
   nodeUsage,
+  '',
+  clientOpsUsage,
 ].join('\n');
 
 export const client: Command = {
   summary: 'run a client: the OpenAI-compatible API for apps, through an attested proxy',
   usage,
   async run(argv) {
+    if ((CLIENT_OPS as readonly string[]).includes(argv[0] ?? '')) return clientOp(argv);
     const { values: v } = parseArgs({
       args: argv,
       options: {
@@ -67,6 +72,7 @@ export const client: Command = {
     const host = v.host ?? '127.0.0.1';
     const port = await listenApi(server, portOf(v.port, 10000, 'port'), host);
     process.stdout.write(`client: OpenAI API on http://${host}:${port}/v1\n`);
+    recordNode(v.dir ?? '.cocoon', 'client', `http://${host}:${port}/`);
     node
       .waitReady(60_000)
       .then((s) =>

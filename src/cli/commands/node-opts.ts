@@ -1,7 +1,7 @@
 // What the three runner commands share: where the root config comes from (a JSON file, or the root contract
 // through a toncenter endpoint), the node's key in its state directory, and the attestation policy for peers.
 
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Address } from '@ton/core';
 import { openClient } from '../../chain/client.ts';
@@ -132,4 +132,62 @@ export function ownerOf(v: Values, id: NodeIdentity): string {
     return v.owner;
   }
   return `0:${Buffer.from(id.publicKey).toString('hex')}`;
+}
+
+/** Records where a running node answers (DIR/nodes.json), for the status commands. */
+export function recordNode(dir: string, role: 'client' | 'proxy' | 'worker', url: string): void {
+  const file = join(dir, 'nodes.json');
+  let nodes: Record<string, string> = {};
+  try {
+    nodes = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  } catch {
+    nodes = {};
+  }
+  nodes[role] = url;
+  writeFileSync(file, `${JSON.stringify(nodes, null, 2)}\n`);
+}
+
+/**
+ * Asks the running node of DIR (`cocoon up` or a runner) over its stats port: GET /jsonstats, or POST a
+ * /request/… action. The access token comes from --access-token or DIR/access-token.
+ */
+export async function askNode(
+  dir: string,
+  role: 'client' | 'proxy' | 'worker',
+  path: string,
+  opts: { method?: 'GET' | 'POST'; token?: string | undefined } = {},
+): Promise<unknown> {
+  let base: string | undefined;
+  try {
+    base = (JSON.parse(readFileSync(join(dir, 'nodes.json'), 'utf8')) as Record<string, string>)[role];
+  } catch {
+    base = undefined;
+  }
+  if (!base)
+    throw new CocoonError(
+      'NOT_RUNNING',
+      `no running ${role} recorded in ${join(dir, 'nodes.json')}: start it (cocoon up)`,
+    );
+  let token = opts.token;
+  if (!token) {
+    try {
+      token = readFileSync(join(dir, 'access-token'), 'utf8').trim();
+    } catch {
+      token = undefined;
+    }
+  }
+  const url = new URL(path, base);
+  if (token) url.searchParams.set('access_token', token);
+  let res: Response;
+  try {
+    res = await fetch(url, { method: opts.method ?? 'GET' });
+  } catch (err) {
+    throw new CocoonError(
+      'NOT_RUNNING',
+      `the ${role} at ${base} does not answer (${(err as Error).message}): is it running?`,
+    );
+  }
+  const body = (await res.json()) as { error?: { message: string } };
+  if (!res.ok) throw new CocoonError('NODE_ERROR', body.error?.message ?? `HTTP ${res.status}`);
+  return body;
 }

@@ -11,6 +11,7 @@ import {
   ownerOf,
   peerPolicy,
   portOf,
+  recordNode,
   rootFrom,
   untilSignal,
 } from './node-opts.ts';
@@ -69,6 +70,7 @@ export const proxy: Command = {
       `proxy: workers on ${host}:${node.ports.workers}, clients on ${host}:${node.ports.clients}\n`,
     );
     process.stdout.write(`proxy: stats on http://${host}:${node.ports.stats}/stats\n`);
+    recordNode(v.dir ?? '.cocoon', 'proxy', `http://${host}:${node.ports.stats}/`);
     process.stdout.write(
       `proxy: contract ${node.scAddress || '(none: the root config has no contract codes)'}\n`,
     );

@@ -11,6 +11,7 @@ import { type LocalNetworkOptions, startLocalNetwork } from '../../node/network.
 import { RootWatcher, rootConfigFromFile } from '../../node/root-config.ts';
 import type { InferenceEngine } from '../../openai/engine.ts';
 import type { Command } from '../main.ts';
+import { recordNode } from './node-opts.ts';
 
 const usage = [
   'Usage: cocoon up [--workers N] [--backend URL | --model M] [--dir DIR] [options]',
@@ -146,6 +147,9 @@ export const up: Command = {
       }
       const net = await startLocalNetwork(opts);
       const api = net.apiUrl;
+      recordNode(dir, 'client', api.replace(/\/v1$/, '/'));
+      recordNode(dir, 'proxy', `http://${host}:${net.proxy.ports.stats}/`);
+      recordNode(dir, 'worker', `http://${host}:${net.workers[0]?.statsPort}/`);
       const model = models[0];
       say('');
       say(`Cocoon is up. OpenAI API: ${api}`);

@@ -12,9 +12,11 @@ import {
   ownerOf,
   peerPolicy,
   portOf,
+  recordNode,
   rootFrom,
   untilSignal,
 } from './node-opts.ts';
+import { WORKER_OPS, workerOp, workerOpsUsage } from './node-status.ts';
 
 const usage = [
   'Usage: cocoon worker (--root-config FILE | --root ADDRESS) [--model M | --backend URL] [options]',
@@ -33,12 +35,15 @@ const usage = [
   '  --stats-port P       /stats, /jsonstats, /request/* (default 12000)',
   '',
   nodeUsage,
+  '',
+  workerOpsUsage,
 ].join('\n');
 
 export const worker: Command = {
   summary: "run a worker: serves proxies' requests on an inference engine and earns per token",
   usage,
   async run(argv) {
+    if ((WORKER_OPS as readonly string[]).includes(argv[0] ?? '')) return workerOp(argv);
     const { values: v } = parseArgs({
       args: argv,
       options: {
@@ -88,6 +93,7 @@ export const worker: Command = {
     await node.start();
     process.stdout.write(`worker: ${engine.kind} engine serving ${model} ×${coefficient / 1000}\n`);
     process.stdout.write(`worker: stats on http://${opts.host}:${node.statsPort}/stats\n`);
+    recordNode(v.dir ?? '.cocoon', 'worker', `http://${opts.host}:${node.statsPort}/`);
     node
       .waitReady(60_000)
       .then((s) => process.stdout.write(`worker: connected to proxy ${s.address}\n`))

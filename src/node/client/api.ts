@@ -429,6 +429,24 @@ export function clientApi(opts: ClientApiOptions): Server {
       return;
     }
     if (
+      url.pathname === '/jsonstats' &&
+      url.searchParams.get('refresh') === '1' &&
+      hasToken(req, url, opts.accessToken)
+    ) {
+      // Status commands ask for the contracts as they are now.
+      void node
+        .refreshContracts()
+        .catch(() => {})
+        .then(() =>
+          serveStats(req, res, url, {
+            title: 'Cocoon client',
+            accessToken: opts.accessToken,
+            stats: () => node.jsonStats(),
+          }),
+        );
+      return;
+    }
+    if (
       serveStats(req, res, url, {
         title: 'Cocoon client',
         accessToken: opts.accessToken,
@@ -436,6 +454,22 @@ export function clientApi(opts: ClientApiOptions): Server {
       })
     )
       return;
+    const op = /^\/request\/(topup|withdraw|close)$/.exec(url.pathname)?.[1] as
+      | 'topup'
+      | 'withdraw'
+      | 'close'
+      | undefined;
+    if (op) {
+      if (req.method !== 'POST') return fail(res, 405, `POST ${url.pathname}`);
+      if (!hasToken(req, url, opts.accessToken)) return fail(res, 401, 'access token required', 'auth_error');
+      const amount = url.searchParams.get('amount');
+      if (amount !== null && !/^\d+$/.test(amount)) return fail(res, 400, 'amount is nanoTON, an integer');
+      node.contractOp(op, amount === null ? undefined : BigInt(amount)).then(
+        (done) => sendJson(res, 200, { ok: true, done }, CORS),
+        (err: Error) => fail(res, 502, err.message, 'upstream_error'),
+      );
+      return;
+    }
     if (url.pathname === '/request/debuglogentry') {
       if (!hasToken(req, url, opts.accessToken)) return fail(res, 401, 'access token required', 'auth_error');
       const e = debugLog.get(url.searchParams.get('request_guid') ?? '');

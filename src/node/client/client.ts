@@ -5,6 +5,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { Address } from '@ton/core';
+import { withRetry } from '../../chain/client.ts';
 import { ClientContract } from '../../chain/client-contract.ts';
 import { ProtocolError } from '../../errors.ts';
 import type { Connection } from '../../net/connection.ts';
@@ -392,6 +393,7 @@ export class ClientNode {
     if (!chain) return;
     const c = chain.open(ClientContract.createFromAddress(Address.parse(sc)));
     const d = await c.getClientData();
+    this.contracts.set(sc, { balance: d.balance, stake: d.stake, tokensUsed: d.tokensUsed, state: d.state });
     if (d.state !== 0 || d.balance >= d.stake) return;
     const amount = this.opts.topUp ?? 2n * this.opts.root.current.params.minClientStake;
     await chain.send(`topping up the client contract with ${amount} nanoTON`, (s) =>
@@ -401,6 +403,54 @@ export class ClientNode {
   }
 
   topUps = 0;
+  /** Client contracts as last read (balance, stake, tokens charged on-chain, state). */
+  readonly contracts = new Map<
+    string,
+    { balance: bigint; stake: bigint; tokensUsed: bigint; state: number }
+  >();
+
+  /** Re-reads every client contract (status commands). */
+  async refreshContracts(): Promise<void> {
+    await Promise.all(
+      this.sessions.map((s) => (s.clientScAddress ? this.readContract(s.clientScAddress) : undefined)),
+    );
+  }
+
+  /** Owner operations on every client contract of this client: top up, withdraw what is above the stake, close. */
+  async contractOp(
+    op: 'topup' | 'withdraw' | 'close',
+    amount?: bigint,
+  ): Promise<{ contract: string; done: string }[]> {
+    const chain = this.opts.chain;
+    if (!chain) throw new ProtocolError('NO_CHAIN', 'this client runs without a chain');
+    const out: { contract: string; done: string }[] = [];
+    for (const s of this.sessions) {
+      if (!s.clientScAddress) continue;
+      const c = chain.open(ClientContract.createFromAddress(Address.parse(s.clientScAddress)));
+      if (op === 'topup') {
+        const a = amount ?? 2n * this.opts.root.current.params.minClientStake;
+        await chain.send(`topping up ${s.clientScAddress}`, (x) => c.sendTopUp(x, a, chain.address));
+        out.push({ contract: s.clientScAddress, done: `topped up ${a} nanoTON` });
+      } else if (op === 'withdraw') {
+        await chain.send(`withdrawing from ${s.clientScAddress}`, (x) => c.sendWithdraw(x, chain.address));
+        out.push({ contract: s.clientScAddress, done: 'withdrew the balance above the stake' });
+      } else {
+        await chain.send(`closing ${s.clientScAddress}`, (x) => c.sendRequestRefund(x, chain.address));
+        out.push({ contract: s.clientScAddress, done: 'requested the refund (closing)' });
+      }
+      await this.readContract(s.clientScAddress);
+    }
+    return out;
+  }
+
+  /** Reads a client contract now (status commands). */
+  async readContract(sc: string): Promise<void> {
+    const chain = this.opts.chain;
+    if (!chain) return;
+    const c = chain.open(ClientContract.createFromAddress(Address.parse(sc)));
+    const d = await withRetry(() => c.getClientData());
+    this.contracts.set(sc, { balance: d.balance, stake: d.stake, tokensUsed: d.tokensUsed, state: d.state });
+  }
   private readonly proxyKeys = new Map<string, { proxySc: string; key: Uint8Array }>();
 
   private proxyScOf(clientSc: string): { proxySc: string; key: Uint8Array } | undefined {
@@ -417,16 +467,31 @@ export class ClientNode {
     return {
       status: { owner_address: this.opts.ownerAddress, root_version: this.opts.root.current.version },
       stats: { ...this.stats },
-      proxies: this.sessions.map((s) => ({
-        address: s.address,
-        proxy_sc_address: s.proxyParams.proxy_sc_address,
-        client_sc_address: s.clientScAddress,
-        image_hash: s.peer.imageHash,
-        attestation: s.peer.quoteKind,
-        used_tokens: s.usedTokens,
-        signed_tokens: s.payments.tokens,
-        running: s.pending.size,
-      })),
+      proxies: this.sessions.map((s) => {
+        const price = this.opts.root.current.params.pricePerToken;
+        const c = this.contracts.get(s.clientScAddress);
+        return {
+          address: s.address,
+          proxy_sc_address: s.proxyParams.proxy_sc_address,
+          client_sc_address: s.clientScAddress,
+          image_hash: s.peer.imageHash,
+          attestation: s.peer.quoteKind,
+          used_tokens: s.usedTokens,
+          signed_tokens: s.payments.tokens,
+          // Everything the proxy has charged so far (its newest signed charge), and its price.
+          charged_tokens: s.payments.tokens,
+          charged_nanoton: s.payments.tokens * price,
+          contract: c
+            ? {
+                balance: c.balance,
+                stake: c.stake,
+                charged_on_chain_tokens: c.tokensUsed,
+                state: ['normal', 'closing', 'closed'][c.state] ?? String(c.state),
+              }
+            : null,
+          running: s.pending.size,
+        };
+      }),
     };
   }
 }

@@ -323,6 +323,9 @@ export class WorkerNode {
     await chain.send('deploying the worker contract', (sender) => c.sendDeploy(sender));
   }
 
+  /** Tokens each worker contract has paid out, as last read. */
+  readonly paidOnChain = new Map<string, bigint>();
+
   private readonly deployers = new Map<string, Parameters<typeof WorkerContract.createFromConfig>[0]>();
 
   /** Submits the newest signed payout of a proxy when it is worth the threshold more than what was paid. */
@@ -332,6 +335,7 @@ export class WorkerNode {
     if (!chain || !held || !s.workerScAddress || this.payingOut.has(s.workerScAddress)) return false;
     const c = chain.open(WorkerContract.createFromAddress(Address.parse(s.workerScAddress)));
     const paid = (await c.getWorkerData()).tokens;
+    this.paidOnChain.set(s.workerScAddress, paid);
     const fee = this.opts.root.current.params.workerFeePerToken;
     if (held.tokens <= paid) return false;
     if (!force && (held.tokens - paid) * fee < (this.opts.payoutThreshold ?? toNano('1'))) return false;
@@ -343,6 +347,7 @@ export class WorkerNode {
         c.sendSigned(sender, body, toNano('0.5')),
       );
       this.payouts++;
+      this.paidOnChain.set(s.workerScAddress, (await c.getWorkerData()).tokens);
       return true;
     } finally {
       this.payingOut.delete(s.workerScAddress);
@@ -430,7 +435,14 @@ export class WorkerNode {
         try {
           if (url.pathname === '/request/enable') this.setEnabled(true);
           else if (url.pathname === '/request/disable') this.setEnabled(false);
-          else if (url.pathname === '/request/change_coefficient') {
+          else if (url.pathname === '/request/payout') {
+            if (req.method !== 'POST') throw new RangeError('POST /request/payout');
+            Promise.all(this.proxies.map((p) => this.cashOut(p, true))).then(
+              (r) => sendJson(res, 200, { ok: true, payouts: r.filter(Boolean).length }),
+              (err: Error) => sendJson(res, 502, { error: { message: err.message, type: 'upstream_error' } }),
+            );
+            return;
+          } else if (url.pathname === '/request/change_coefficient') {
             const c = Number(url.searchParams.get('coefficient'));
             if (!Number.isFinite(c) || c < 0) throw new RangeError('coefficient must be a number like 1.5');
             this.setCoefficient(Math.round(c * 1000));
@@ -472,6 +484,8 @@ export class WorkerNode {
         attestation: s.peer.quoteKind,
         earned_tokens: s.earned,
         signed_tokens: s.payments.tokens,
+        earned_nanoton: s.payments.tokens * this.opts.root.current.params.workerFeePerToken,
+        paid_on_chain_tokens: this.paidOnChain.get(s.workerScAddress) ?? null,
         running: s.running.size,
       })),
     };

@@ -1,0 +1,136 @@
+// `cocoon client status|topup|withdraw|close` and `cocoon worker status|payout`: what a running node (of
+// `cocoon up`, or a runner started with the same --dir) holds and owes, and the owner's operations on its contracts.
+
+import { parseArgs } from 'node:util';
+import { formatTon, parseTon } from '../../chain/client.ts';
+import { toJson } from '../../node/http-util.ts';
+import { askNode } from './node-opts.ts';
+
+export const CLIENT_OPS = ['status', 'topup', 'withdraw', 'close'] as const;
+export const WORKER_OPS = ['status', 'payout'] as const;
+
+export const clientOpsUsage = [
+  'Usage: cocoon client status|topup [TON]|withdraw|close [--dir DIR] [--json] [--access-token T]',
+  '',
+  '  status    balance and stake of the client contract, charged_tokens and charged_nanoton (everything the',
+  '            proxy has charged so far, its newest signed charge), tokens charged on-chain',
+  '  topup     add TON to the client contract (default twice the minimum stake)',
+  '  withdraw  take back the balance above the stake',
+  '  close     close the contract: the balance comes back after the proxy settles, or after the delay',
+].join('\n');
+
+export const workerOpsUsage = [
+  'Usage: cocoon worker status|payout [--dir DIR] [--json] [--access-token T]',
+  '',
+  '  status    earned tokens and nanoTON per proxy (newest signed payout) and what was paid out on-chain',
+  "  payout    cash out every proxy's newest signed payout now",
+].join('\n');
+
+const opts = {
+  dir: { type: 'string' },
+  json: { type: 'boolean' },
+  'access-token': { type: 'string' },
+} as const;
+
+type ClientStats = {
+  proxies: {
+    address: string;
+    client_sc_address: string;
+    charged_tokens: number;
+    charged_nanoton: number;
+    contract: { balance: number; stake: number; charged_on_chain_tokens: number; state: string } | null;
+  }[];
+};
+type WorkerStats = {
+  status: { enabled: boolean; model: string; coefficient: number };
+  proxies: {
+    address: string;
+    worker_sc_address: string;
+    signed_tokens: number;
+    earned_nanoton: number;
+    paid_on_chain_tokens: number | null;
+  }[];
+};
+
+const ton = (n: number | bigint) => formatTon(BigInt(n));
+
+export async function clientOp(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parseArgs({ args: argv, options: opts, allowPositionals: true });
+  const [op, amount] = positionals;
+  const dir = v.dir ?? '.cocoon';
+  const token = v['access-token'];
+  const out = (text: string, json: unknown) =>
+    process.stdout.write(v.json ? `${toJson(json)}\n` : `${text}\n`);
+  if (op === 'status') {
+    const s = (await askNode(dir, 'client', '/jsonstats?refresh=1', { token })) as ClientStats;
+    const rows = s.proxies.map((p) => ({
+      proxy: p.address,
+      contract: p.client_sc_address,
+      balance: p.contract?.balance ?? null,
+      stake: p.contract?.stake ?? null,
+      state: p.contract?.state ?? null,
+      charged_tokens: p.charged_tokens,
+      charged_nanoton: p.charged_nanoton,
+      charged_on_chain_tokens: p.contract?.charged_on_chain_tokens ?? null,
+    }));
+    const text = rows
+      .map((r) =>
+        [
+          `proxy ${r.proxy}, client contract ${r.contract || '(none)'}${r.state ? ` (${r.state})` : ''}`,
+          r.balance === null
+            ? '  no contract on a chain'
+            : `  balance ${ton(r.balance)} TON, stake ${ton(r.stake ?? 0)} TON`,
+          `  charged ${r.charged_tokens} tokens = ${ton(r.charged_nanoton)} TON (${r.charged_on_chain_tokens ?? 0} settled on-chain)`,
+        ].join('\n'),
+      )
+      .join('\n');
+    out(text || 'not connected to a proxy', rows.length === 1 ? rows[0] : rows);
+    return 0;
+  }
+  if (op === 'topup' || op === 'withdraw' || op === 'close') {
+    const q = op === 'topup' && amount ? `?amount=${parseTon(amount)}` : '';
+    const r = (await askNode(dir, 'client', `/request/${op}${q}`, { method: 'POST', token })) as {
+      done: { contract: string; done: string }[];
+    };
+    out(r.done.map((d) => `${d.contract}: ${d.done}`).join('\n') || 'no client contract', r);
+    return 0;
+  }
+  process.stderr.write(`${clientOpsUsage}\n`);
+  return 2;
+}
+
+export async function workerOp(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parseArgs({ args: argv, options: opts, allowPositionals: true });
+  const dir = v.dir ?? '.cocoon';
+  const token = v['access-token'];
+  const out = (text: string, json: unknown) =>
+    process.stdout.write(v.json ? `${toJson(json)}\n` : `${text}\n`);
+  if (positionals[0] === 'status') {
+    const s = (await askNode(dir, 'worker', '/jsonstats', { token })) as WorkerStats;
+    const rows = s.proxies.map((p) => ({
+      proxy: p.address,
+      contract: p.worker_sc_address,
+      earned_tokens: p.signed_tokens,
+      earned_nanoton: p.earned_nanoton,
+      paid_on_chain_tokens: p.paid_on_chain_tokens,
+    }));
+    const text = [
+      `worker ${s.status.model} ×${s.status.coefficient / 1000}, ${s.status.enabled ? 'enabled' : 'disabled'}`,
+      ...rows.map(
+        (r) =>
+          `  proxy ${r.proxy}: earned ${r.earned_tokens} tokens = ${ton(r.earned_nanoton)} TON, paid out on-chain ${r.paid_on_chain_tokens ?? 0} tokens`,
+      ),
+    ].join('\n');
+    out(text, { enabled: s.status.enabled, proxies: rows });
+    return 0;
+  }
+  if (positionals[0] === 'payout') {
+    const r = (await askNode(dir, 'worker', '/request/payout', { method: 'POST', token })) as {
+      payouts: number;
+    };
+    out(`${r.payouts} payout(s) sent`, r);
+    return 0;
+  }
+  process.stderr.write(`${workerOpsUsage}\n`);
+  return 2;
+}
