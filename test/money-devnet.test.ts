@@ -4,7 +4,7 @@
 // client's spending must equal the worker's earnings plus the proxy's commission.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -16,9 +16,13 @@ import { Devnet } from '../src/chain/devnet.ts';
 import { ProxyContract } from '../src/chain/proxy.ts';
 import { WorkerContract } from '../src/chain/worker.ts';
 import { ChainAgent } from '../src/node/chain-agent.ts';
+import { createNodeIdentity } from '../src/node/identity.ts';
 import { localRoot, localWallet } from '../src/node/local-chain.ts';
 import { startLocalNetwork } from '../src/node/network.ts';
+import { ProxyNode } from '../src/node/proxy/proxy.ts';
+import { RootWatcher } from '../src/node/root-config.ts';
 import { HttpEngine } from '../src/openai/engine.ts';
+import { Store } from '../src/store/store.ts';
 import { startTestEngine } from './support/openai-server.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cocoon-money-'));
@@ -124,6 +128,72 @@ test('requests of random sizes, some failing: client, proxy, worker and chain ag
     assert.equal(tokens * price, tokens * fee + proxyData.balance);
   } finally {
     await net.close();
+    await engine.close();
+    await devnet.close();
+  }
+});
+
+test('a proxy whose store is behind its on-chain state commits refuses to start (rollback or clone)', async () => {
+  const devnet = await Devnet.open({});
+  const endpoint = await devnet.listen(0);
+  const engine = await startTestEngine();
+  const client = openClient({ endpoint });
+  const sub = join(dir, 'rollback');
+  const wallet = await localWallet(client, endpoint, dir);
+  const agent = new ChainAgent(client, wallet);
+  const owner = wallet.contract.address.toString();
+  const storePath = join(sub, 'proxy-db');
+  const net = await startLocalNetwork({
+    workers: [{ engine: new HttpEngine({ url: engine.url }), model: 'ok' }],
+    powDifficulty: 4,
+    chain: agent,
+    proxyStorePath: storePath,
+    proxyOwner: owner,
+    clientOwner: owner,
+    workerOwner: () => owner,
+    root: (proxy, allow) => localRoot({ client, wallet, dir: sub, proxy, allow }),
+  });
+  let rootCfg = net.root.current;
+  const proxyKey = net.identities.proxy.privateKey;
+  try {
+    // A copy of the store as it was before any request: what a host could put back.
+    await net.proxy.accounts.flush();
+    cpSync(storePath, join(sub, 'old-db'), { recursive: true });
+    const ai = new OpenAI({ baseURL: net.apiUrl, apiKey: 'x', maxRetries: 0 });
+    for (let i = 0; i < 3; i++)
+      await ai.chat.completions.create({ model: 'ok', messages: [{ role: 'user', content: 'x' }] });
+    await net.proxy.accounts.flush();
+    await net.proxy.settlement?.commit(net.proxy.accounts.seqno);
+    assert.ok((net.proxy.settlement?.committedSeqno ?? 0) > 0);
+    rootCfg = net.root.current;
+  } finally {
+    await net.close();
+  }
+  const restart = async (path: string) => {
+    const store = Store.open(path);
+    const identity = await createNodeIdentity({ tee: 'fake_tdx', privateKey: proxyKey });
+    const p = new ProxyNode({
+      root: new RootWatcher(rootCfg),
+      identity,
+      ownerAddress: owner,
+      workerPolicy: 'fake_tdx',
+      workerPort: 0,
+      clientPort: 0,
+      store,
+      chain: agent,
+    });
+    try {
+      await p.start();
+    } finally {
+      await p.close();
+      await store.close();
+      identity.refresher.close();
+    }
+  };
+  try {
+    await assert.rejects(restart(join(sub, 'old-db')), { code: 'ROLLBACK_DETECTED' });
+    await restart(storePath); // the real store starts
+  } finally {
     await engine.close();
     await devnet.close();
   }

@@ -76,6 +76,8 @@ export interface ProxyNodeOptions {
    */
   chain?: ChainAgent;
   chargeThreshold?: bigint;
+  /** How often the books' seqno is committed to the proxy contract (default 30 s). */
+  commitEveryMs?: number;
   /** Tries per request (the first worker plus retries before the first byte), default 3. */
   maxAttempts?: number;
   log?: (line: string) => void;
@@ -201,7 +203,10 @@ export class ProxyNode {
     if (this.settlement) {
       const sc = await this.settlement.ensureContract(this.opts.ownerAddress, this.opts.identity.publicKey);
       this.log(`proxy contract ${sc} deployed and staked`);
+      // Before serving: the store must not be behind what this proxy committed on-chain (rollback, clone).
+      await this.settlement.checkAndCommit(this.accounts.seqno);
       this.settlement.start();
+      this.settlement.startCommits(() => this.accounts.seqno, this.opts.commitEveryMs ?? 30_000);
     }
     const host = this.opts.host ?? '127.0.0.1';
     const identity = this.opts.identity.holder;

@@ -2,9 +2,12 @@
 // client's contract (balance, stake, tokens charged so far, secret hash, state) to decide what the client may
 // spend, and submits its signed cumulative charges on-chain once enough is unsettled.
 
+import { randomBytes } from 'node:crypto';
 import { Address, Cell, toNano } from '@ton/core';
+import { withRetry } from '../../chain/client.ts';
 import { ClientContract } from '../../chain/client-contract.ts';
-import { ProxyContract } from '../../chain/proxy.ts';
+import { ProxyContract, parseSaveStateBody, saveStateBody } from '../../chain/proxy.ts';
+import { ProtocolError } from '../../errors.ts';
 import type { ChainAgent } from '../chain-agent.ts';
 import type { RootConfig } from '../root-config.ts';
 import type { Account, ProxyAccounts } from './accounts.ts';
@@ -62,7 +65,63 @@ export class ProxySettlement {
         c.sendIncreaseStake(s, root.params.minProxyStake, this.o.agent.address),
       );
     }
+    this.contract = c.address;
     return c.address.toString();
+  }
+
+  private contract: Address | undefined;
+  private readonly session = randomBytes(32);
+  /** The newest state commit this proxy sent on-chain. */
+  committedSeqno = 0;
+  private commitTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * The highest seqno the proxy contract's history shows committed (its own save_state messages, §11): a store
+   * that is behind it was rolled back (or copied from another instance) and must not serve.
+   */
+  async lastCommittedOnChain(): Promise<number> {
+    if (!this.contract) return 0;
+    const addr = this.contract;
+    const txs = await withRetry(() =>
+      this.o.agent.client.getTransactions(addr, { limit: 100, archival: true }),
+    );
+    let max = 0;
+    for (const tx of txs) {
+      const body = tx.inMessage?.body;
+      const st = body ? parseSaveStateBody(body) : undefined;
+      if (st && st.seqno > max) max = st.seqno;
+    }
+    return max;
+  }
+
+  /** Refuses to go on if the chain shows a newer state than the store holds; then commits the current one. */
+  async checkAndCommit(storeSeqno: number): Promise<void> {
+    const onChain = await this.lastCommittedOnChain();
+    if (onChain > storeSeqno) {
+      throw new ProtocolError(
+        'ROLLBACK_DETECTED',
+        `the chain shows state ${onChain} committed, this proxy's store is at ${storeSeqno}: it was rolled back or copied`,
+      );
+    }
+    await this.commit(storeSeqno);
+  }
+
+  /** Sends a save_state(seqno, session hash) message to the proxy contract (which ignores it: a record only). */
+  async commit(seqno: number): Promise<void> {
+    if (!this.contract || seqno <= this.committedSeqno) return;
+    const c = this.o.agent.open(ProxyContract.createFromAddress(this.contract));
+    await this.o.agent.send(`committing proxy state ${seqno}`, (s) =>
+      c.sendBody(s, saveStateBody(seqno, this.session), 1n),
+    );
+    this.committedSeqno = seqno;
+  }
+
+  /** Commits the books' seqno every `everyMs` when it moved (the reference: 30–60 s). */
+  startCommits(seqno: () => number, everyMs = 30_000): void {
+    this.commitTimer ??= setInterval(() => {
+      this.commit(seqno()).catch((e: Error) => this.o.log?.(`state commit: ${e.message}`));
+    }, everyMs);
+    this.commitTimer.unref();
   }
 
   /** Reads a client contract; undefined when it is not deployed. */
@@ -92,7 +151,9 @@ export class ProxySettlement {
 
   close(): void {
     clearInterval(this.timer);
+    clearInterval(this.commitTimer);
     this.timer = undefined;
+    this.commitTimer = undefined;
   }
 
   /** Refreshes every known client contract and charges those with enough unsettled. */
