@@ -198,3 +198,53 @@ test('a proxy whose store is behind its on-chain state commits refuses to start 
     await devnet.close();
   }
 });
+
+test('a client whose proxy vanished closes its contract by force after the delay and gets its money back', async () => {
+  const devnet = await Devnet.open({});
+  const endpoint = await devnet.listen(0);
+  const engine = await startTestEngine();
+  const client = openClient({ endpoint });
+  const sub = join(dir, 'vanish');
+  const wallet = await localWallet(client, endpoint, dir);
+  const agent = new ChainAgent(client, wallet);
+  const owner = wallet.contract.address.toString();
+  const net = await startLocalNetwork({
+    workers: [{ engine: new HttpEngine({ url: engine.url }), model: 'ok' }],
+    powDifficulty: 4,
+    chain: agent,
+    proxyOwner: owner,
+    clientOwner: owner,
+    workerOwner: () => owner,
+    root: (proxy, allow) => localRoot({ client, wallet, dir: sub, proxy, allow }),
+  });
+  try {
+    const ai = new OpenAI({ baseURL: net.apiUrl, apiKey: 'x', maxRetries: 0 });
+    await ai.chat.completions.create({ model: 'ok', messages: [{ role: 'user', content: 'x' }] });
+    const sc = net.client.sessions[0]?.clientScAddress as string;
+    const cc = agent.open(ClientContract.createFromAddress(Address.parse(sc)));
+    const pc = agent.open(ProxyContract.createFromAddress(Address.parse(net.proxy.scAddress)));
+    const before = await cc.getClientData();
+    const stakeBefore = (await pc.getProxyData()).stake;
+    assert.equal(before.balance, 2n * before.stake);
+    await net.proxy.close(); // the proxy vanishes without settling
+
+    await net.client.contractOp('close');
+    const closing = await cc.getClientData();
+    assert.equal(closing.state, 1, 'closing');
+    assert.equal(closing.balance, before.stake, 'the balance above the stake came back at once');
+    await net.client.contractOp('close'); // too early: the contract refuses, nothing changes
+    assert.equal((await cc.getClientData()).state, 1);
+
+    await devnet.call('devnet_advanceTime', { seconds: net.root.current.params.clientDelayBeforeClose + 1 });
+    await net.client.contractOp('close');
+    const closed = await cc.getClientData();
+    assert.equal(closed.state, 2, 'closed');
+    assert.equal(closed.balance, 0n);
+    // What was left was paid back from the proxy's stake.
+    assert.equal((await pc.getProxyData()).stake, stakeBefore - closing.balance);
+  } finally {
+    await net.close();
+    await engine.close();
+    await devnet.close();
+  }
+});

@@ -1,7 +1,7 @@
 // Talking to a TON chain (the devnet or testnet/mainnet through toncenter): the stock TonClient, retries on
 // transient errors, and waiting for a send to be applied instead of assuming it was.
 
-import { type Address, type Sender, SendMode, toNano } from '@ton/core';
+import { type Address, internal, type Sender, SendMode, toNano } from '@ton/core';
 import { mnemonicNew, mnemonicToPrivateKey, mnemonicValidate } from '@ton/crypto';
 import { TonClient, WalletContractV5R1 } from '@ton/ton';
 import { CocoonError } from '../errors.ts';
@@ -67,6 +67,11 @@ export interface OperatorWallet {
   mnemonic: string[];
   contract: WalletContractV5R1;
   secretKey: Buffer;
+  /**
+   * The chain's clock (unix seconds), when it may differ from this machine's (a devnet moved forward in time):
+   * transfers are then valid until the chain's now plus a few minutes, not this machine's.
+   */
+  chainTime?: () => Promise<number>;
 }
 
 export async function newMnemonic(): Promise<string[]> {
@@ -95,7 +100,33 @@ export async function sendFromWallet(
 ): Promise<void> {
   const wallet = client.open(w.contract);
   const seqno = await withRetry(() => wallet.getSeqno());
-  await withRetry(() => send(wallet.sender(w.secretKey)));
+  let sender = wallet.sender(w.secretKey);
+  if (w.chainTime) {
+    const now = await w.chainTime();
+    sender = {
+      address: w.contract.address,
+      send: async (args) => {
+        const transfer = wallet.createTransfer({
+          seqno: await wallet.getSeqno(),
+          secretKey: w.secretKey,
+          timeout: now + 600,
+          sendMode: args.sendMode ?? SendMode.PAY_GAS_SEPARATELY + SendMode.IGNORE_ERRORS,
+          messages: [
+            internal({
+              to: args.to,
+              value: args.value,
+              init: args.init,
+              body: args.body,
+              bounce: args.bounce,
+            }),
+          ],
+        });
+        await wallet.send(transfer);
+      },
+    };
+  }
+  const s = sender;
+  await withRetry(() => send(s));
   await waitFor(
     'the wallet transaction',
     () => wallet.getSeqno(),

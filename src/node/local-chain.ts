@@ -54,6 +54,16 @@ export async function localWallet(
     writeJson(file, saved, true);
   }
   const w = await walletFromMnemonic(saved.mnemonic);
+  // A devnet's clock can be moved forward (close delays): transfers must be valid by its time, not this machine's.
+  w.chainTime = async () => {
+    const res = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 1, jsonrpc: '2.0', method: 'devnet_info', params: {} }),
+    });
+    const body = (await res.json()) as { ok: boolean; result?: { now?: number } };
+    return body.result?.now ?? Math.floor(Date.now() / 1000);
+  };
   const balance = await withRetry(() => client.getBalance(w.contract.address));
   if (balance < minBalance) {
     await devnetFund(endpoint, w.contract.address, toNano('1000'));
@@ -81,6 +91,7 @@ export interface LocalRootOptions {
  */
 export async function localRoot(o: LocalRootOptions): Promise<RootWatcher> {
   const { client, wallet } = o;
+  mkdirSync(o.dir, { recursive: true, mode: 0o700 });
   const file = join(o.dir, 'root.json');
   const saved = readJson<{ address: string }>(file);
   let root: OpenedContract<Root>;

@@ -97,6 +97,8 @@ export class ClientNode {
     };
     if (opts.maxPowDifficulty !== undefined) o.maxPowDifficulty = opts.maxPowDifficulty;
     this.links = new ProxyLinks(o);
+    for (const { key } of opts.store?.list('contract:') ?? [])
+      this.knownContracts.add(key.slice('contract:'.length));
     this.links.on('down', (s, reason) => {
       for (const [key, p] of [...s.pending]) {
         s.pending.delete(key);
@@ -181,7 +183,13 @@ export class ClientNode {
       );
     }
     const clientSc = childScAddress('client', root, proxySc, this.opts.ownerAddress, p.proxy_public_key);
-    if (clientSc) this.proxyKeys.set(clientSc, { proxySc, key: p.proxy_public_key });
+    if (clientSc) {
+      this.proxyKeys.set(clientSc, { proxySc, key: p.proxy_public_key });
+      if (!this.knownContracts.has(clientSc)) {
+        this.knownContracts.add(clientSc);
+        await this.opts.store?.transaction((tx) => tx.put(`contract:${clientSc}`, { proxySc }));
+      }
+    }
     if (clientSc !== r.client_sc_address) {
       throw new ProtocolError(
         'HANDSHAKE_FAILED',
@@ -424,21 +432,23 @@ export class ClientNode {
     const chain = this.opts.chain;
     if (!chain) throw new ProtocolError('NO_CHAIN', 'this client runs without a chain');
     const out: { contract: string; done: string }[] = [];
-    for (const s of this.sessions) {
-      if (!s.clientScAddress) continue;
-      const c = chain.open(ClientContract.createFromAddress(Address.parse(s.clientScAddress)));
+    // Every contract this client has, connected or not: a proxy that vanished still holds the client's money.
+    for (const sc of this.knownContracts) {
+      const c = chain.open(ClientContract.createFromAddress(Address.parse(sc)));
       if (op === 'topup') {
         const a = amount ?? 2n * this.opts.root.current.params.minClientStake;
-        await chain.send(`topping up ${s.clientScAddress}`, (x) => c.sendTopUp(x, a, chain.address));
-        out.push({ contract: s.clientScAddress, done: `topped up ${a} nanoTON` });
+        await chain.send(`topping up ${sc}`, (x) => c.sendTopUp(x, a, chain.address));
+        out.push({ contract: sc, done: `topped up ${a} nanoTON` });
       } else if (op === 'withdraw') {
-        await chain.send(`withdrawing from ${s.clientScAddress}`, (x) => c.sendWithdraw(x, chain.address));
-        out.push({ contract: s.clientScAddress, done: 'withdrew the balance above the stake' });
+        await chain.send(`withdrawing from ${sc}`, (x) => c.sendWithdraw(x, chain.address));
+        out.push({ contract: sc, done: 'withdrew the balance above the stake' });
       } else {
-        await chain.send(`closing ${s.clientScAddress}`, (x) => c.sendRequestRefund(x, chain.address));
-        out.push({ contract: s.clientScAddress, done: 'requested the refund (closing)' });
+        // First call: closing (the balance above the stake comes back now). Once the close delay has passed, a
+        // second call closes it by force: the rest is paid back from the proxy's stake if the proxy never settled.
+        await chain.send(`closing ${sc}`, (x) => c.sendRequestRefund(x, chain.address));
+        out.push({ contract: sc, done: 'requested the refund' });
       }
-      await this.readContract(s.clientScAddress);
+      await this.readContract(sc);
     }
     return out;
   }
@@ -452,6 +462,8 @@ export class ClientNode {
     this.contracts.set(sc, { balance: d.balance, stake: d.stake, tokensUsed: d.tokensUsed, state: d.state });
   }
   private readonly proxyKeys = new Map<string, { proxySc: string; key: Uint8Array }>();
+  /** Every client contract of this client (kept in its store). */
+  private readonly knownContracts = new Set<string>();
 
   private proxyScOf(clientSc: string): { proxySc: string; key: Uint8Array } | undefined {
     return this.proxyKeys.get(clientSc);
