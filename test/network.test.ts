@@ -78,6 +78,7 @@ describe('a local network with the openai SDK', () => {
       ],
       powDifficulty: POW,
       clientFunds: () => ({ balance: 10n ** 15n, stake: 10n ** 15n }),
+      proxyWarmupMs: 0,
     });
   });
   after(async () => {

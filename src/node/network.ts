@@ -65,6 +65,8 @@ export interface LocalNetworkOptions {
   contracts?: boolean;
   /** Where the proxy keeps its books (an LMDB directory); default: nowhere (lost on restart). */
   proxyStorePath?: string;
+  /** See ProxyNodeOptions.warmupMs. */
+  proxyWarmupMs?: number;
   /**
    * The chain every node acts on (one wallet for all of them in a local network: its owner owns every node).
    * Needs a root with contract codes (`root` from the devnet).
@@ -171,6 +173,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   if (opts.clientFunds) proxyOpts.clientFunds = opts.clientFunds;
   if (opts.powDifficulty !== undefined) proxyOpts.powDifficulty = opts.powDifficulty;
   if (opts.chain) proxyOpts.chain = opts.chain;
+  if (opts.proxyWarmupMs !== undefined) proxyOpts.warmupMs = opts.proxyWarmupMs;
   if (opts.chargeThreshold !== undefined) proxyOpts.chargeThreshold = opts.chargeThreshold;
   const proxyStore = opts.proxyStorePath ? Store.open(opts.proxyStorePath) : undefined;
   if (proxyStore) proxyOpts.store = proxyStore;

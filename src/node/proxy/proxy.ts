@@ -76,6 +76,8 @@ export interface ProxyNodeOptions {
    */
   chain?: ChainAgent;
   chargeThreshold?: bigint;
+  /** For this long after start, a model without workers is "not connected yet" (503), then unknown (404). */
+  warmupMs?: number;
   /** How often the books' seqno is committed to the proxy contract (default 30 s). */
   commitEveryMs?: number;
   /** Tries per request (the first worker plus retries before the first byte), default 3. */
@@ -127,6 +129,8 @@ interface ProxyRequest {
 }
 
 const FAKE_FUNDS = toNano('1000000');
+/** After a start, a model without workers is taken as "not connected yet" (503), not unknown (404), this long. */
+const WARMUP_MS = 30_000;
 const EMPTY_SECRET_HASH = createHash('sha256').update('').digest();
 const now = unixTime;
 const zeroTokens = (): TokensUsed => ({
@@ -729,7 +733,10 @@ export class ProxyNode {
     if (!('worker' in res)) {
       const [code, msg] =
         res.none === 'no_model'
-          ? [ANSWER_ERROR.unknownModel, `no worker serves model ${r.model}`]
+          ? Date.now() - this.startedAt < (this.opts.warmupMs ?? WARMUP_MS)
+            ? // Just started: its workers may not have reconnected yet, so the model may well exist.
+              [ANSWER_ERROR.notready, `no worker for ${r.model} has connected to this proxy yet`]
+            : [ANSWER_ERROR.unknownModel, `no worker serves model ${r.model}`]
           : res.none === 'no_worker'
             ? [ANSWER_ERROR.notready, `no worker for ${r.model} is available`]
             : res.none === 'busy'

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Address, Cell, toNano } from '@ton/core';
+import { withRetry } from '../../chain/client.ts';
 import { repackExcesses } from '../../chain/signed.ts';
 import { WorkerContract } from '../../chain/worker.ts';
 import { ProtocolError } from '../../errors.ts';
@@ -19,7 +20,7 @@ import { childScAddress, proxyScAddress } from '../addresses.ts';
 import type { ChainAgent } from '../chain-agent.ts';
 import { hasToken, sendJson, serveStats } from '../http-util.ts';
 import { type NodeIdentity, verifierFor } from '../identity.ts';
-import { PaymentTracker } from '../payments.ts';
+import { type HeldPayment, PaymentTracker } from '../payments.ts';
 import { ProxyLinks, type ProxySession } from '../proxy-link.ts';
 import type { RootWatcher } from '../root-config.ts';
 import { call, PROTO_MAX, PROTO_MIN, sendTl } from '../rpc.ts';
@@ -134,6 +135,24 @@ export class WorkerNode {
   }
 
   async start(): Promise<void> {
+    // Signed payouts kept from earlier runs can be cashed out even if their proxy never comes back.
+    for (const { value } of this.opts.store?.list<{ boc: string; tokens: bigint; queryId: bigint }>(
+      'payment:',
+    ) ?? []) {
+      try {
+        const body = Cell.fromBoc(Buffer.from(value.boc, 'base64'))[0] as Cell;
+        const payload = body.beginParse().loadRef().beginParse();
+        payload.loadUint(32);
+        payload.loadUintBig(64);
+        payload.loadUintBig(64);
+        const sc = payload.loadAddress().toString();
+        this.held.set(sc, {
+          latest: { tokens: value.tokens, queryId: value.queryId, boc: Buffer.from(value.boc, 'base64') },
+        });
+      } catch {
+        // not a payout this worker can use
+      }
+    }
     const h = await this.opts.engine.health();
     this.healthy = h.ok;
     this.healthError = h.error;
@@ -146,7 +165,11 @@ export class WorkerNode {
     if (this.opts.statsPort !== undefined) await this.serveHttp(this.opts.statsPort);
     if (this.opts.chain) {
       this.payoutTimer = setInterval(() => {
-        for (const s of this.proxies) this.cashOut(s).catch((e: Error) => this.log(`payout: ${e.message}`));
+        for (const [sc, payments] of this.held) {
+          this.cashOut({ workerScAddress: sc, payments }).catch((e: Error) =>
+            this.log(`payout: ${e.message}`),
+          );
+        }
       }, 5000);
       this.payoutTimer.unref();
     }
@@ -279,6 +302,7 @@ export class WorkerNode {
       );
     }
     await payments.accept(cmp.signed_payment);
+    if (workerSc) this.held.set(workerSc, payments);
     this.committedByProxy.set(key, cmp.tokens_committed_to_db);
     const session: WorkerSession = {
       conn,
@@ -323,18 +347,24 @@ export class WorkerNode {
     await chain.send('deploying the worker contract', (sender) => c.sendDeploy(sender));
   }
 
+  /** The newest signed payout of every worker contract this worker has had (a vanished proxy's included). */
+  readonly held = new Map<string, { latest: HeldPayment | undefined }>();
+
   /** Tokens each worker contract has paid out, as last read. */
   readonly paidOnChain = new Map<string, bigint>();
 
   private readonly deployers = new Map<string, Parameters<typeof WorkerContract.createFromConfig>[0]>();
 
   /** Submits the newest signed payout of a proxy when it is worth the threshold more than what was paid. */
-  async cashOut(s: WorkerSession, force = false): Promise<boolean> {
+  async cashOut(
+    s: { workerScAddress: string; payments: { latest: HeldPayment | undefined } },
+    force = false,
+  ): Promise<boolean> {
     const chain = this.opts.chain;
     const held = s.payments.latest;
     if (!chain || !held || !s.workerScAddress || this.payingOut.has(s.workerScAddress)) return false;
     const c = chain.open(WorkerContract.createFromAddress(Address.parse(s.workerScAddress)));
-    const paid = (await c.getWorkerData()).tokens;
+    const paid = (await withRetry(() => c.getWorkerData())).tokens;
     this.paidOnChain.set(s.workerScAddress, paid);
     const fee = this.opts.root.current.params.workerFeePerToken;
     if (held.tokens <= paid) return false;
@@ -437,7 +467,9 @@ export class WorkerNode {
           else if (url.pathname === '/request/disable') this.setEnabled(false);
           else if (url.pathname === '/request/payout') {
             if (req.method !== 'POST') throw new RangeError('POST /request/payout');
-            Promise.all(this.proxies.map((p) => this.cashOut(p, true))).then(
+            Promise.all(
+              [...this.held].map(([sc, payments]) => this.cashOut({ workerScAddress: sc, payments }, true)),
+            ).then(
               (r) => sendJson(res, 200, { ok: true, payouts: r.filter(Boolean).length }),
               (err: Error) => sendJson(res, 502, { error: { message: err.message, type: 'upstream_error' } }),
             );
