@@ -128,10 +128,10 @@ export const up: Command = {
         // One wallet pays for every node's on-chain actions (its owner runs them all): contracts, stakes, top-ups,
         // charges and payouts.
         opts.chain = new ChainAgent(client, wallet, opts.log);
-        // Settle every 0.0001 TON (5,000 tokens at 20 nanoTON) so balances visibly move on a demo network; real
-        // networks settle every TON or more, where the fees are a small part of what is settled.
-        opts.chargeThreshold = 100_000n;
-        opts.payoutThreshold = 100_000n;
+        // Settle every 2,000 nanoTON (100 tokens at 20 nanoTON: a few answers) so balances visibly move on a demo
+        // network; real networks settle every TON or more, where the fees are a small part of what is settled.
+        opts.chargeThreshold = 2_000n;
+        opts.payoutThreshold = 1_600n;
         opts.proxyOwner = owner;
         opts.clientOwner = owner;
         opts.workerOwner = () => owner;
