@@ -11,6 +11,7 @@ import { Address } from '@ton/core';
 import type { Benchmark } from '../src/cli/commands/bench.ts';
 import { ProxyAccounts } from '../src/node/proxy/accounts.ts';
 import { Store } from '../src/store/store.ts';
+import { contractsBench } from './contracts.ts';
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
@@ -64,14 +65,43 @@ export const moneyBench: Benchmark = {
         };
       }
       await store.close();
+      // On-chain settlement: a signed charge to the client contract and a signed payout from the worker contract,
+      // each sent by a wallet, with every fee of their cascades, measured in the emulator (mainnet config).
+      const contracts = (await contractsBench.run({ quick: true })) as Record<
+        string,
+        { total_fee_nano: string }
+      >;
+      const fee = (k: string) => BigInt(contracts[k]?.total_fee_nano ?? '0');
+      const perSettlement =
+        fee('client_charge_signed') + fee('worker_payout_signed') + 2n * fee('wallet_batch_1');
+      const price = 20n;
+      const at = (thresholdNano: bigint) => {
+        const tokens = thresholdNano / price;
+        return {
+          settle_every_nanoton: thresholdNano,
+          fees_per_1m_tokens_nanoton: (perSettlement * 1_000_000n) / tokens,
+          fees_percent_of_value: Number((perSettlement * 1_000_000n) / thresholdNano) / 10_000,
+        };
+      };
+      const settlement = {
+        fees_per_settlement_nanoton: perSettlement,
+        price_per_token_nanoton: price,
+        at_1_ton: at(1_000_000_000n),
+        at_20_ton: at(20_000_000_000n),
+        threshold_for_0_1_percent_nanoton: perSettlement * 1000n,
+      };
       return {
+        fees_per_1m_tokens_nanoton_at_1_ton: settlement.at_1_ton.fees_per_1m_tokens_nanoton,
+        fees_percent_at_1_ton: settlement.at_1_ton.fees_percent_of_value,
+        goal_fees_percent: 0.1,
+        settlement,
         accounting_us_per_request_c64: (out.c64 as { accounting_us_per_request: number })
           .accounting_us_per_request,
         accounting_us_per_request_c1: (out.c1 as { accounting_us_per_request: number })
           .accounting_us_per_request,
         goal_us: 50,
         ...out,
-        note: 'c1: every request waits for its own synced commit (the latency a request sees); c64: 64 requests ending together share one commit (the cost under load). On-chain settlement fees are not measured yet: the proxy does not submit charges on-chain yet.',
+        note: "c1: every request waits for its own synced commit (the latency a request sees); c64: 64 requests ending together share one commit (the cost under load). Settlement: fees of one signed charge and one signed payout (with their wallet transactions) per settlement of the threshold's worth; the fee share falls with the threshold (the reference settles every 1 TON).",
       };
     } finally {
       rmSync(dir, { recursive: true, force: true });

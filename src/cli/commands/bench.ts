@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { toJson } from '../../node/http-util.ts';
 import type { Command } from '../main.ts';
 
 /** A benchmark: does real work and returns the figures it measured. */
@@ -40,7 +41,7 @@ export const bench: Command = {
     }
     const b = await load();
     const result = await b.run({ quick: values.quick ?? false });
-    process.stdout.write(`${values.json ? JSON.stringify(result) : JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${values.json ? toJson(result) : toJson(result, 2)}\n`);
     return 0;
   },
 };
