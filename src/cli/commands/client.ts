@@ -5,6 +5,7 @@ import { ClientNode } from '../../node/client/client.ts';
 import { Store } from '../../store/store.ts';
 import type { Command } from '../main.ts';
 import {
+  chainOf,
   identityOf,
   logTo,
   nodeOptions,
@@ -51,10 +52,12 @@ export const client: Command = {
     });
     const root = await rootFrom(v);
     const identity = await identityOf(v, 'client');
+    const chain = await chainOf(v);
     const opts: ConstructorParameters<typeof ClientNode>[0] = {
       root,
       identity,
-      ownerAddress: ownerOf(v, identity),
+      ownerAddress: ownerOf(v, identity, chain),
+      ...(chain ? { chain } : {}),
       proxyPolicy: peerPolicy(v),
       checkProxyHashes: !v['no-hash-check'],
       store: Store.open(join(v.dir ?? '.cocoon', 'client-db')),

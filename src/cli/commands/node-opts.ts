@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import { Address } from '@ton/core';
 import { openClient } from '../../chain/client.ts';
 import { CocoonError } from '../../errors.ts';
+import { ChainAgent } from '../../node/chain-agent.ts';
 import { createNodeIdentity, type NodeIdentity, type TeeMode } from '../../node/identity.ts';
 import { nodeKey } from '../../node/local-chain.ts';
 import { RootWatcher, rootConfigFromChain, rootConfigFromFile } from '../../node/root-config.ts';
 import { fetchCollateral } from '../../tee/collateral.ts';
 import type { AttestationPolicy } from '../../tee/policy.ts';
+import { loadWallet } from './chain-opts.ts';
 
 export const nodeOptions = {
   dir: { type: 'string' },
@@ -24,6 +26,7 @@ export const nodeOptions = {
   host: { type: 'string' },
   owner: { type: 'string' },
   'access-token': { type: 'string' },
+  wallet: { type: 'string' },
   'no-hash-check': { type: 'boolean' },
   verbose: { type: 'boolean' },
 } as const;
@@ -42,7 +45,9 @@ export const nodeUsage = [
   'Node:',
   '  --dir DIR            state directory: keys, state (default .cocoon)',
   '  --host H             address to bind (default 127.0.0.1)',
-  '  --owner ADDRESS      TON address that owns this node (earnings, contracts)',
+  "  --owner ADDRESS      TON address that owns this node (default: the wallet's)",
+  "  --wallet FILE        the wallet that pays for this node's contracts, stakes, top-ups and settlements",
+  '                       (with --root: the money loop runs on the chain; cocoon wallet new makes one)',
   '  --access-token T     token for /stats, /jsonstats and /request/* (default: open, loopback only)',
   '  --verbose            log connections and failures to stderr',
 ].join('\n');
@@ -126,11 +131,12 @@ export function untilSignal(): Promise<void> {
 export const logTo = (v: Values) => (v.verbose ? (l: string) => process.stderr.write(`${l}\n`) : undefined);
 
 /** A placeholder owner from a label, for nodes started without --owner on test networks. */
-export function ownerOf(v: Values, id: NodeIdentity): string {
+export function ownerOf(v: Values, id: NodeIdentity, chain?: ChainAgent): string {
   if (v.owner) {
     Address.parse(v.owner);
     return v.owner;
   }
+  if (chain) return chain.address.toString();
   return `0:${Buffer.from(id.publicKey).toString('hex')}`;
 }
 
@@ -190,4 +196,13 @@ export async function askNode(
   const body = (await res.json()) as { error?: { message: string } };
   if (!res.ok) throw new CocoonError('NODE_ERROR', body.error?.message ?? `HTTP ${res.status}`);
   return body;
+}
+
+/** The node's hand on the chain: with --root (not a JSON root config) and --wallet. */
+export async function chainOf(v: Values): Promise<ChainAgent | undefined> {
+  if (v['root-config'] || !v.wallet) return undefined;
+  const chain: Parameters<typeof openClient>[0] = {};
+  if (v.endpoint) chain.endpoint = v.endpoint;
+  if (v['api-key']) chain.apiKey = v['api-key'];
+  return new ChainAgent(openClient(chain), await loadWallet(v.wallet), logTo(v));
 }

@@ -4,6 +4,7 @@ import { ProxyNode } from '../../node/proxy/proxy.ts';
 import { Store } from '../../store/store.ts';
 import type { Command } from '../main.ts';
 import {
+  chainOf,
   identityOf,
   logTo,
   nodeOptions,
@@ -46,10 +47,12 @@ export const proxy: Command = {
     });
     const root = await rootFrom(v);
     const identity = await identityOf(v, 'proxy');
+    const chain = await chainOf(v);
     const opts: ConstructorParameters<typeof ProxyNode>[0] = {
       root,
       identity,
-      ownerAddress: ownerOf(v, identity),
+      ownerAddress: ownerOf(v, identity, chain),
+      ...(chain ? { chain } : {}),
       workerPolicy: peerPolicy(v),
       clientPolicy: 'any',
       checkWorkerHashes: !v['no-hash-check'],

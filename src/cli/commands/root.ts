@@ -85,7 +85,16 @@ export const root: Command = {
 
     if (sub === 'deploy') {
       const w = await wallet();
+      // The root publishes the proxy, worker and client contract codes: every node derives addresses from them.
+      const [proxyScCode, workerScCode, clientScCode] = await Promise.all([
+        compileContract('proxy'),
+        compileContract('worker'),
+        compileContract('client'),
+      ]);
       const params = defaultParams({
+        proxyScCode,
+        workerScCode,
+        clientScCode,
         uniqueId: int(values['unique-id'], 'unique-id') ?? Math.floor(Math.random() * 2 ** 31),
         isTest: !values.production,
         ...(values.price ? { pricePerToken: BigInt(values.price) } : {}),

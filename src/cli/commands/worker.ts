@@ -5,6 +5,7 @@ import { WorkerNode } from '../../node/worker/node.ts';
 import { Store } from '../../store/store.ts';
 import type { Command } from '../main.ts';
 import {
+  chainOf,
   identityOf,
   logTo,
   nodeOptions,
@@ -64,6 +65,7 @@ export const worker: Command = {
       throw new TypeError('--coefficient must be ≥ 0');
     const root = await rootFrom(v);
     const identity = await identityOf(v, 'worker');
+    const chain = await chainOf(v);
     const choice: Parameters<typeof openEngine>[0] = v.backend
       ? { backend: v.backend }
       : { model: v.model ?? 'embedded' };
@@ -76,7 +78,8 @@ export const worker: Command = {
       identity,
       engine,
       model,
-      ownerAddress: ownerOf(v, identity),
+      ownerAddress: ownerOf(v, identity, chain),
+      ...(chain ? { chain } : {}),
       coefficient,
       proxyPolicy: peerPolicy(v),
       checkProxyHashes: !v['no-hash-check'],
