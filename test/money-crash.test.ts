@@ -12,8 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
+import { Address } from '@ton/core';
 import OpenAI from 'openai';
+import { openClient } from '../src/chain/client.ts';
+import { ClientContract } from '../src/chain/client-contract.ts';
 import { compileContract } from '../src/chain/compile.ts';
+import { Devnet } from '../src/chain/devnet.ts';
+import { ProxyContract } from '../src/chain/proxy.ts';
+import { WorkerContract } from '../src/chain/worker.ts';
+import { localRoot, localWallet } from '../src/node/local-chain.ts';
 import { FAKE_TDX_IMAGE_HASH } from '../src/tee/fake-tdx.ts';
 import { startTestEngine } from './support/openai-server.ts';
 
@@ -181,5 +188,156 @@ test('kill -9 of the proxy under load: after a restart on its store, proxy, clie
     );
   } finally {
     await engine.close();
+  }
+});
+
+test('kill -9 of the proxy during a run on the devnet: after settlement the chain agrees with every node to the nanoTON', async () => {
+  const devnet = await Devnet.open({});
+  const endpoint = await devnet.listen(0);
+  const engine = await startTestEngine();
+  const sub = join(dir, 'chain');
+  try {
+    const chain = openClient({ endpoint });
+    const [wp, cp, ps, ws, api] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
+    const operator = await localWallet(chain, endpoint, join(sub, 'operator'));
+    const root = await localRoot({
+      client: chain,
+      wallet: operator,
+      dir: join(sub, 'operator'),
+      proxy: { workers: `127.0.0.1:${wp}`, clients: `127.0.0.1:${cp}` },
+      allow: {
+        images: [FAKE_TDX_IMAGE_HASH],
+        models: [createHash('sha256').update('test-model').digest('hex')],
+      },
+    });
+    root.close();
+    const R = root.current.rootAddress as string;
+    // Each node has its own wallet (one wallet cannot be driven by three processes at once).
+    for (const n of ['p', 'w', 'c']) await localWallet(chain, endpoint, join(sub, n));
+    const common = (n: string) => [
+      '--root',
+      R,
+      '--endpoint',
+      endpoint,
+      '--wallet',
+      join(sub, n, 'wallet.json'),
+      '--dir',
+      join(sub, n),
+      '--tee',
+      'fake_tdx',
+      '--peer-policy',
+      'fake_tdx',
+    ];
+    const proxyArgs = [
+      'proxy',
+      ...common('p'),
+      '--workers-port',
+      `${wp}`,
+      '--clients-port',
+      `${cp}`,
+      '--stats-port',
+      `${ps}`,
+      '--pow-difficulty',
+      '8',
+      '--charge-threshold',
+      '1',
+    ];
+    let proxy = await start(proxyArgs, /proxy: workers on/);
+    await start(
+      ['worker', ...common('w'), '--backend', engine.url, '--stats-port', `${ws}`, '--payout-threshold', '1'],
+      /worker: connected/,
+    );
+    await start(['client', ...common('c'), '--port', `${api}`], /client: connected/);
+
+    const ai = new OpenAI({
+      baseURL: `http://127.0.0.1:${api}/v1`,
+      apiKey: 'x',
+      maxRetries: 0,
+      timeout: 10_000,
+    });
+    let billed = 0n;
+    let ok = 0;
+    let stop = false;
+    const loop = async (i: number) => {
+      while (!stop) {
+        try {
+          const r = await ai.chat.completions.create({
+            model: 'test-model',
+            messages: [{ role: 'user', content: `m${i}` }],
+          });
+          billed += BigInt((r.usage as unknown as { billed_tokens: number }).billed_tokens);
+          ok++;
+        } catch {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    };
+    const loops = Array.from({ length: 4 }, (_, i) => loop(i));
+    while (ok < 30) await new Promise((r) => setTimeout(r, 10));
+    proxy.kill('SIGKILL');
+    await new Promise((r) => proxy.once('exit', r));
+    proxy = await start(proxyArgs, /proxy: workers on/);
+    const before = ok;
+    for (let i = 0; i < 800 && ok < before + 30; i++) await new Promise((r) => setTimeout(r, 25));
+    stop = true;
+    await Promise.all(loops);
+    assert.ok(ok >= before + 30, `only ${ok - before} requests after the restart`);
+
+    // Settlement runs by itself (thresholds of 1 nanoTON): wait until the chain has caught up with the books.
+    type Books = {
+      status: { sc_address: string };
+      clients: { committed: number; scAddress: string }[];
+      workers: { committed: number; scAddress: string }[];
+    };
+    let books = await json<Books>(`http://127.0.0.1:${ps}/jsonstats`);
+    const params = root.current.params;
+    let cd: Awaited<ReturnType<ClientContract['getClientData']>> | undefined;
+    let wd: Awaited<ReturnType<WorkerContract['getWorkerData']>> | undefined;
+    for (let i = 0; i < 120; i++) {
+      books = await json<Books>(`http://127.0.0.1:${ps}/jsonstats`);
+      const c = books.clients[0];
+      const w = books.workers[0];
+      if (c && w) {
+        cd = await chain.open(ClientContract.createFromAddress(Address.parse(c.scAddress))).getClientData();
+        wd = await chain.open(WorkerContract.createFromAddress(Address.parse(w.scAddress))).getWorkerData();
+        if (cd.tokensUsed === BigInt(c.committed) && wd.tokens === BigInt(w.committed)) break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const committed = BigInt(books.clients[0]?.committed ?? -1);
+    assert.ok(cd && wd);
+    assert.equal(cd.tokensUsed, committed, 'the client contract was charged for what the proxy committed');
+    assert.equal(
+      wd.tokens,
+      BigInt(books.workers[0]?.committed ?? -1),
+      'the worker contract paid what the proxy committed',
+    );
+    assert.equal(BigInt(books.workers[0]?.committed ?? -1), committed);
+    assert.equal(
+      cd.balance,
+      2n * params.minClientStake - committed * params.pricePerToken,
+      'the client paid exactly that',
+    );
+    const pd = await chain
+      .open(ProxyContract.createFromAddress(Address.parse(books.status.sc_address)))
+      .getProxyData();
+    assert.equal(
+      pd.balance,
+      committed * (params.pricePerToken - params.workerFeePerToken),
+      'and the proxy kept its commission',
+    );
+    assert.ok(
+      billed <= committed && committed - billed <= 4n * 18n,
+      `committed ${committed}, the app saw ${billed}`,
+    );
+  } finally {
+    await engine.close();
+    await devnet.close();
   }
 });

@@ -47,6 +47,7 @@ export async function localWallet(
   dir: string,
   minBalance = toNano('100'),
 ): Promise<OperatorWallet> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, 'wallet.json');
   let saved = readJson<{ mnemonic: string[] }>(file);
   if (!saved) {

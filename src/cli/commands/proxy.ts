@@ -27,6 +27,7 @@ const usage = [
   '  --clients-port P     port for clients (default 11002)',
   '  --stats-port P       /stats and /jsonstats (default 11000)',
   '  --pow-difficulty N   PoW bits demanded before TLS (default 20)',
+  '  --charge-threshold N charge a client on-chain once N nanoTON of its usage is unsettled (default 1 TON)',
   '',
   nodeUsage,
 ].join('\n');
@@ -43,6 +44,7 @@ export const proxy: Command = {
         'clients-port': { type: 'string' },
         'stats-port': { type: 'string' },
         'pow-difficulty': { type: 'string' },
+        'charge-threshold': { type: 'string' },
       },
     });
     const root = await rootFrom(v);
@@ -64,6 +66,7 @@ export const proxy: Command = {
     };
     if (v['access-token']) opts.accessToken = v['access-token'];
     if (v['pow-difficulty']) opts.powDifficulty = Number(v['pow-difficulty']);
+    if (v['charge-threshold']) opts.chargeThreshold = BigInt(v['charge-threshold']);
     const log = logTo(v);
     if (log) opts.log = log;
     const node = new ProxyNode(opts);

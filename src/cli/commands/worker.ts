@@ -34,6 +34,7 @@ const usage = [
   '  --max-active N       requests at once (default 200)',
   '  --proxies N          distinct proxies to serve (default 1)',
   '  --stats-port P       /stats, /jsonstats, /request/* (default 12000)',
+  '  --payout-threshold N cash out once a proxy owes N nanoTON more than it paid (default 1 TON)',
   '',
   nodeUsage,
   '',
@@ -57,6 +58,7 @@ export const worker: Command = {
         'max-active': { type: 'string' },
         proxies: { type: 'string' },
         'stats-port': { type: 'string' },
+        'payout-threshold': { type: 'string' },
       },
     });
     if (v.model && v.backend) throw new TypeError('--model and --backend exclude each other');
@@ -89,6 +91,7 @@ export const worker: Command = {
     };
     if (v['max-active']) opts.maxActiveRequests = Number(v['max-active']);
     if (v.proxies) opts.proxyConnections = Number(v.proxies);
+    if (v['payout-threshold']) opts.payoutThreshold = BigInt(v['payout-threshold']);
     if (v['access-token']) opts.accessToken = v['access-token'];
     const log = logTo(v);
     if (log) opts.log = log;
