@@ -118,3 +118,30 @@ export function serveStats(
   res.end(html);
   return true;
 }
+
+/** Serves `/metrics` (Prometheus text format) behind the node's access token; false for other paths. */
+export function serveMetrics(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  opts: { accessToken: string | undefined; metrics: { text(): Promise<string>; contentType: string } },
+): boolean {
+  if (url.pathname !== '/metrics') return false;
+  if (!hasToken(req, url, opts.accessToken)) {
+    sendJson(res, 401, {
+      error: { message: 'metrics need the access token (Bearer or ?access_token=)', type: 'auth_error' },
+    });
+    return true;
+  }
+  opts.metrics.text().then(
+    (text) => {
+      res.writeHead(200, {
+        'content-type': opts.metrics.contentType,
+        'content-length': Buffer.byteLength(text),
+      });
+      res.end(text);
+    },
+    (err: Error) => sendJson(res, 500, { error: { message: err.message, type: 'internal_error' } }),
+  );
+  return true;
+}

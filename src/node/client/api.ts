@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { parseJsonStrict } from '../../openai/validate.ts';
 import { costsOf } from '../../pricing/tokens.ts';
 import { encodeTl } from '../../tl/cocoon.ts';
-import { hasToken, readBody, sendJson, serveStats, toJson } from '../http-util.ts';
+import { hasToken, readBody, sendJson, serveMetrics, serveStats, toJson } from '../http-util.ts';
 import { ANSWER_ERROR, unixTime } from '../rpc.ts';
 import type { ClientFinal, ClientNode, HttpResponseHead } from './client.ts';
 
@@ -254,6 +254,18 @@ export function clientApi(opts: ClientApiOptions): Server {
 
   async function completion(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const clientStart = unixTime();
+    // Metrics: one outcome per request, when its response ends (or the app goes away).
+    let billed = 0n;
+    let cause: number | undefined;
+    res.once('close', () => {
+      const failed = cause !== undefined || res.statusCode >= 400 || !res.writableFinished;
+      node.metrics.ended(
+        failed ? 'failed' : 'success',
+        unixTime() - clientStart,
+        billed,
+        failed ? (cause ?? (res.writableFinished ? res.statusCode : 'abandoned')) : undefined,
+      );
+    });
     const raw = await readBody(req, opts.maxBodyBytes ?? 16 * 1024 * 1024).catch(() => null);
     if (raw === null) return fail(res, 408, 'the request body did not arrive in time');
     if (raw === undefined) return fail(res, 413, 'the request body is too large');
@@ -319,6 +331,7 @@ export function clientApi(opts: ClientApiOptions): Server {
     const end = (final: ClientFinal | undefined) => {
       if (ended) return;
       ended = true;
+      billed = final?.tokens_used.total_tokens_used ?? 0n;
       if (ext.enableDebug && ext.requestGuid) {
         debugLog.set(ext.requestGuid, debugOf(final));
         if (debugLog.size > 100) debugLog.delete(debugLog.keys().next().value as string);
@@ -398,6 +411,8 @@ export function clientApi(opts: ClientApiOptions): Server {
         onError(code, message, final) {
           if (ended) return;
           const shape = httpError(code);
+          cause = shape.status;
+          billed = final?.tokens_used.total_tokens_used ?? 0n;
           if (stream) {
             // Headers are out: the stream ends with an error event the OpenAI SDKs raise as an APIError.
             ended = true;
@@ -428,6 +443,7 @@ export function clientApi(opts: ClientApiOptions): Server {
       res.end();
       return;
     }
+    if (serveMetrics(req, res, url, { accessToken: opts.accessToken, metrics: node.metrics })) return;
     if (
       url.pathname === '/jsonstats' &&
       url.searchParams.get('refresh') === '1' &&

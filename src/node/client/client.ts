@@ -16,6 +16,7 @@ import type { TlConstructors, TlTypes } from '../../tl/cocoon-api.gen.ts';
 import { childScAddress, proxyScAddress } from '../addresses.ts';
 import type { ChainAgent } from '../chain-agent.ts';
 import { type NodeIdentity, verifierFor } from '../identity.ts';
+import { NodeMetrics } from '../metrics.ts';
 import { PaymentTracker } from '../payments.ts';
 import { ProxyLinks, type ProxySession } from '../proxy-link.ts';
 import type { RootWatcher } from '../root-config.ts';
@@ -97,6 +98,7 @@ export class ClientNode {
     };
     if (opts.maxPowDifficulty !== undefined) o.maxPowDifficulty = opts.maxPowDifficulty;
     this.links = new ProxyLinks(o);
+    this.initMetrics();
     for (const { key } of opts.store?.list('contract:') ?? [])
       this.knownContracts.add(key.slice('contract:'.length));
     this.links.on('down', (s, reason) => {
@@ -111,6 +113,27 @@ export class ClientNode {
         );
       }
     });
+  }
+
+  readonly metrics = new NodeMetrics('client');
+
+  private initMetrics(): void {
+    this.metrics.gauge('proxies', 'Proxies this client is connected to', () => this.sessions.length);
+    this.metrics.gauge('running_requests', 'Requests in flight', () =>
+      this.sessions.reduce((n, s) => n + s.pending.size, 0),
+    );
+    this.metrics.gauges(
+      'charged_tokens',
+      'Tokens of the newest signed charge, by client contract',
+      'contract',
+      () => this.sessions.map((s) => [s.clientScAddress, s.payments.tokens]),
+    );
+    this.metrics.gauges(
+      'balance_nanoton',
+      'Client contract balance as last read, by contract',
+      'contract',
+      () => [...this.contracts].map(([sc, c]) => [sc, c.balance]),
+    );
   }
 
   get root(): RootWatcher {

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { Address, toNano } from '@ton/core';
+import { Counter } from 'prom-client';
 import { CocoonError, ProtocolError } from '../../errors.ts';
 import { Connection } from '../../net/connection.ts';
 import { RatlsServer } from '../../net/ratls.ts';
@@ -19,9 +20,10 @@ import { decodeTl, encodeTl } from '../../tl/cocoon.ts';
 import type { TlConstructors, TlFunctions, TlTypes } from '../../tl/cocoon-api.gen.ts';
 import { childScAddress, proxyScAddress } from '../addresses.ts';
 import type { ChainAgent } from '../chain-agent.ts';
-import { serveStats } from '../http-util.ts';
+import { serveMetrics, serveStats } from '../http-util.ts';
 import type { NodeIdentity } from '../identity.ts';
 import { verifierFor } from '../identity.ts';
+import { NodeMetrics } from '../metrics.ts';
 import type { RootConfig, RootWatcher } from '../root-config.ts';
 import { ANSWER_ERROR, dispatchQueries, idHex, negotiate, sendTl, unixTime } from '../rpc.ts';
 import { ProxyAccounts } from './accounts.ts';
@@ -158,6 +160,8 @@ export class ProxyNode {
   readonly workers = new Map<number, WorkerLink>();
   readonly clients = new Map<number, ClientLink>();
   readonly accounts: ProxyAccounts;
+  readonly metrics = new NodeMetrics('proxy');
+  private readonly retries: Counter;
   readonly settlement: ProxySettlement | undefined;
   private workerServer: RatlsServer | undefined;
   private clientServer: RatlsServer | undefined;
@@ -178,6 +182,32 @@ export class ProxyNode {
     }
     const signer = excessesTo ? { privateKey: opts.identity.privateKey, excessesTo } : undefined;
     this.accounts = new ProxyAccounts(opts.store, signer);
+    this.retries = new Counter({
+      name: 'cocoon_proxy_retries_total',
+      help: 'Requests sent to another worker after one failed before its first byte',
+      registers: [this.metrics.registry],
+    });
+    this.metrics.gauges('connections', 'Handshaken connections by peer kind', 'kind', () => [
+      ['worker', [...this.workers.values()].filter((w) => w.state === 'ready').length],
+      ['client', [...this.clients.values()].filter((c) => c.authorized).length],
+    ]);
+    this.metrics.gauge(
+      'workers_enabled',
+      'Worker connections taking requests',
+      () => [...this.workers.values()].filter((w) => w.state === 'ready' && w.enabled).length,
+    );
+    this.metrics.gauge('running_requests', 'Requests in flight', () =>
+      [...this.clients.values()].reduce((n, c) => n + c.requests.size, 0),
+    );
+    this.metrics.gauges('committed_tokens', 'Tokens committed to the store, by account kind', 'kind', () => [
+      ['client', this.accounts.all('client').reduce((n, a) => n + a.committed, 0n)],
+      ['worker', this.accounts.all('worker').reduce((n, a) => n + a.committed, 0n)],
+    ]);
+    this.metrics.gauge(
+      'charges_total_onchain',
+      'Signed charges submitted on-chain',
+      () => this.settlement?.charges ?? 0,
+    );
     if (opts.chain) {
       const so: ConstructorParameters<typeof ProxySettlement>[0] = {
         agent: opts.chain,
@@ -244,6 +274,8 @@ export class ProxyNode {
           accessToken: this.opts.accessToken,
           stats: () => this.jsonStats(),
         };
+        if (serveMetrics(req, res, url, { accessToken: this.opts.accessToken, metrics: this.metrics }))
+          return;
         if (!serveStats(req, res, url, stats)) {
           res.writeHead(404, { 'content-type': 'text/plain' });
           res.end('not found\n');
@@ -626,6 +658,7 @@ export class ProxyNode {
 
   private reject(c: ClientLink, requestId: Uint8Array, code: number, error: string): false {
     this.stats.rejected++;
+    this.metrics.ended('rejected', 0, 0n, code);
     this.sendClient(c, {
       _: 'client.queryAnswerErrorEx',
       request_id: requestId,
@@ -900,6 +933,7 @@ export class ProxyNode {
       r.deadline - Date.now() > 1000;
     if (retryable) {
       this.stats.retries++;
+      this.retries.inc();
       this.log(`request ${r.key.slice(0, 8)} failed on worker#${w.id} (${error}); retrying`);
       r.worker = undefined;
       if (this.dispatch(r, false)) return;
@@ -921,14 +955,20 @@ export class ProxyNode {
 
   /** Ends a request with an error to the client; bills what the worker's final info reported. */
   private finish(r: ProxyRequest, code: number, error: string, f: WorkerFinal | undefined): void {
-    this.settle(r, f, false, (final_info) => ({
-      _: 'client.queryAnswerErrorEx',
-      request_id: r.clientRequestId,
-      error_code: code,
-      error,
-      flags: 1,
-      final_info,
-    }));
+    this.settle(
+      r,
+      f,
+      false,
+      (final_info) => ({
+        _: 'client.queryAnswerErrorEx',
+        request_id: r.clientRequestId,
+        error_code: code,
+        error,
+        flags: 1,
+        final_info,
+      }),
+      code,
+    );
   }
 
   /**
@@ -940,6 +980,7 @@ export class ProxyNode {
     f: WorkerFinal | undefined,
     ok: boolean,
     last: (final: ClientFinal) => TlTypes['client.QueryAnswerEx'],
+    cause?: number,
   ): void {
     if (r.done) return;
     r.done = true;
@@ -964,6 +1005,12 @@ export class ProxyNode {
     }
     if (ok) this.stats.success++;
     else this.stats.failed++;
+    this.metrics.ended(
+      ok ? 'success' : 'failed',
+      now() - r.startedAt,
+      tokens,
+      ok ? undefined : (cause ?? 'failure'),
+    );
     this.stats.tokens += tokens;
     this.accounts.add(acc, tokens);
     const wa = w ? this.accounts.get('worker', w.owner, w.scAddress) : undefined;

@@ -18,8 +18,9 @@ import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
 import { decodeTl } from '../../tl/cocoon.ts';
 import { childScAddress, proxyScAddress } from '../addresses.ts';
 import type { ChainAgent } from '../chain-agent.ts';
-import { hasToken, sendJson, serveStats } from '../http-util.ts';
+import { hasToken, sendJson, serveMetrics, serveStats } from '../http-util.ts';
 import { type NodeIdentity, verifierFor } from '../identity.ts';
+import { NodeMetrics } from '../metrics.ts';
 import { type HeldPayment, PaymentTracker } from '../payments.ts';
 import { ProxyLinks, type ProxySession } from '../proxy-link.ts';
 import type { RootWatcher } from '../root-config.ts';
@@ -111,6 +112,7 @@ export class WorkerNode {
     };
     if (opts.maxPowDifficulty !== undefined) linkOpts.maxPowDifficulty = opts.maxPowDifficulty;
     this.links = new ProxyLinks(linkOpts);
+    this.initMetrics();
   }
 
   private log(line: string): void {
@@ -435,8 +437,14 @@ export class WorkerNode {
       if (s.conn.writableNeedDrain) await s.conn.drain();
     };
     let tokens: AdjustedTokens | undefined;
+    let cause: number | undefined;
+    const started = performance.now();
+    const sendAndNote = (m: Parameters<typeof send>[0]) => {
+      if (m._ === 'proxy.queryAnswerErrorEx') cause = m.error_code;
+      return send(m);
+    };
     try {
-      tokens = await this.queries.run(q, send, abort.signal);
+      tokens = await this.queries.run(q, sendAndNote, abort.signal);
     } catch (err) {
       this.log(`request failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
@@ -445,11 +453,42 @@ export class WorkerNode {
     if (ok) this.stats.success++;
     else this.stats.failed++;
     if (tokens) this.stats.tokens += tokens.total;
+    this.metrics.ended(
+      ok ? 'success' : 'failed',
+      (performance.now() - started) / 1000,
+      tokens?.total ?? 0n,
+      ok ? undefined : (cause ?? 'failure'),
+    );
+  }
+
+  readonly metrics = new NodeMetrics('worker');
+
+  private initMetrics(): void {
+    this.metrics.gauge('enabled', '1 while this worker takes requests', () => (this.enabled ? 1 : 0));
+    this.metrics.gauge('engine_healthy', '1 while the engine passes its health check', () =>
+      this.healthy ? 1 : 0,
+    );
+    this.metrics.gauge('proxies', 'Proxies this worker is connected to', () => this.proxies.length);
+    this.metrics.gauge('running_requests', 'Requests in flight', () => this.queries.running);
+    this.metrics.gauge('coefficient', 'Price coefficient (×1000)', () => this.coef);
+    this.metrics.gauges(
+      'earned_tokens',
+      'Tokens of the newest signed payout, by worker contract',
+      'contract',
+      () => [...this.held].map(([sc, p]) => [sc, p.latest?.tokens ?? 0n]),
+    );
+    this.metrics.gauges(
+      'paid_on_chain_tokens',
+      'Tokens paid out on-chain, by worker contract',
+      'contract',
+      () => [...this.paidOnChain],
+    );
   }
 
   private async serveHttp(port: number): Promise<void> {
     this.http = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://worker');
+      if (serveMetrics(req, res, url, { accessToken: this.opts.accessToken, metrics: this.metrics })) return;
       if (
         serveStats(req, res, url, {
           title: 'Cocoon worker',
