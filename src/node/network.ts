@@ -15,6 +15,7 @@ import type { ChainAgent } from './chain-agent.ts';
 import { clientApi, listenApi } from './client/api.ts';
 import { ClientNode } from './client/client.ts';
 import { createNodeIdentity, type NodeIdentity, type TeeMode } from './identity.ts';
+import type { Logger } from './log.ts';
 import { type ClientFunds, ProxyNode } from './proxy/proxy.ts';
 import { type RootConfig, RootWatcher } from './root-config.ts';
 import { WorkerNode } from './worker/node.ts';
@@ -65,6 +66,8 @@ export interface LocalNetworkOptions {
   contracts?: boolean;
   /** Where the proxy keeps its books (an LMDB directory); default: nowhere (lost on restart). */
   proxyStorePath?: string;
+  /** Structured logs of each node (default none). */
+  logger?: (role: 'proxy' | 'worker' | 'client', index?: number) => Logger;
   /** See ProxyNodeOptions.warmupMs. */
   proxyWarmupMs?: number;
   /**
@@ -174,6 +177,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   if (opts.powDifficulty !== undefined) proxyOpts.powDifficulty = opts.powDifficulty;
   if (opts.chain) proxyOpts.chain = opts.chain;
   if (opts.proxyWarmupMs !== undefined) proxyOpts.warmupMs = opts.proxyWarmupMs;
+  if (opts.logger) proxyOpts.logger = opts.logger('proxy');
   if (opts.chargeThreshold !== undefined) proxyOpts.chargeThreshold = opts.chargeThreshold;
   const proxyStore = opts.proxyStorePath ? Store.open(opts.proxyStorePath) : undefined;
   if (proxyStore) proxyOpts.store = proxyStore;
@@ -225,6 +229,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
     if (st) o.store = st;
     if (i === 0 && ports.workerStats !== undefined) o.statsPort = ports.workerStats;
     if (opts.chain) o.chain = opts.chain;
+    if (opts.logger) o.logger = opts.logger('worker', i);
     if (opts.payoutThreshold !== undefined) o.payoutThreshold = opts.payoutThreshold;
     if (opts.accessToken) o.accessToken = opts.accessToken;
     if (opts.log) o.log = opts.log;
@@ -238,6 +243,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   };
   if (opts.log) clientOpts.log = opts.log;
   if (opts.chain) clientOpts.chain = opts.chain;
+  if (opts.logger) clientOpts.logger = opts.logger('client');
   const clientStore = storeFor('client-db');
   if (clientStore) clientOpts.store = clientStore;
   const client = new ClientNode(clientOpts);

@@ -7,6 +7,7 @@ import type { Command } from '../main.ts';
 import {
   chainOf,
   identityOf,
+  loggerOf,
   logTo,
   nodeOptions,
   nodeUsage,
@@ -58,6 +59,7 @@ export const client: Command = {
       identity,
       ownerAddress: ownerOf(v, identity, chain),
       ...(chain ? { chain } : {}),
+      logger: loggerOf(v, 'client'),
       proxyPolicy: peerPolicy(v),
       checkProxyHashes: !v['no-hash-check'],
       store: Store.open(join(v.dir ?? '.cocoon', 'client-db')),

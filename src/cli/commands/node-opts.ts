@@ -9,6 +9,7 @@ import { CocoonError } from '../../errors.ts';
 import { ChainAgent } from '../../node/chain-agent.ts';
 import { createNodeIdentity, type NodeIdentity, type TeeMode } from '../../node/identity.ts';
 import { nodeKey } from '../../node/local-chain.ts';
+import { type Logger, nodeLogger } from '../../node/log.ts';
 import { RootWatcher, rootConfigFromChain, rootConfigFromFile } from '../../node/root-config.ts';
 import { fetchCollateral } from '../../tee/collateral.ts';
 import type { AttestationPolicy } from '../../tee/policy.ts';
@@ -27,6 +28,7 @@ export const nodeOptions = {
   owner: { type: 'string' },
   'access-token': { type: 'string' },
   wallet: { type: 'string' },
+  'log-level': { type: 'string' },
   'no-hash-check': { type: 'boolean' },
   verbose: { type: 'boolean' },
 } as const;
@@ -49,7 +51,9 @@ export const nodeUsage = [
   "  --wallet FILE        the wallet that pays for this node's contracts, stakes, top-ups and settlements",
   '                       (with --root: the money loop runs on the chain; cocoon wallet new makes one)',
   '  --access-token T     token for /stats, /jsonstats and /request/* (default: open, loopback only)',
-  '  --verbose            log connections and failures to stderr',
+  '  --log-level L        JSON logs on stderr: fatal|error|warn|info|debug|trace|silent (default info,',
+  '                       or COCOON_LOG_LEVEL); every request with its ids across client, proxy and worker',
+  '  --verbose            also print connections and failures as plain lines',
 ].join('\n');
 
 type Values = {
@@ -205,4 +209,9 @@ export async function chainOf(v: Values): Promise<ChainAgent | undefined> {
   if (v.endpoint) chain.endpoint = v.endpoint;
   if (v['api-key']) chain.apiKey = v['api-key'];
   return new ChainAgent(openClient(chain), await loadWallet(v.wallet), logTo(v));
+}
+
+/** The node's structured logger (JSON lines on stderr). */
+export function loggerOf(v: Values, role: 'proxy' | 'worker' | 'client'): Logger {
+  return nodeLogger(v['log-level'] ? { role, level: v['log-level'] } : { role });
 }

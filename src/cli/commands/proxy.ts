@@ -6,6 +6,7 @@ import type { Command } from '../main.ts';
 import {
   chainOf,
   identityOf,
+  loggerOf,
   logTo,
   nodeOptions,
   nodeUsage,
@@ -55,6 +56,7 @@ export const proxy: Command = {
       identity,
       ownerAddress: ownerOf(v, identity, chain),
       ...(chain ? { chain } : {}),
+      logger: loggerOf(v, 'proxy'),
       workerPolicy: peerPolicy(v),
       clientPolicy: 'any',
       checkWorkerHashes: !v['no-hash-check'],

@@ -7,6 +7,7 @@ import { Devnet } from '../../chain/devnet.ts';
 import { openEngine } from '../../inference/load.ts';
 import { ChainAgent } from '../../node/chain-agent.ts';
 import { localRoot, localWallet, nodeKey } from '../../node/local-chain.ts';
+import { nodeLogger } from '../../node/log.ts';
 import { type LocalNetworkOptions, startLocalNetwork } from '../../node/network.ts';
 import { RootWatcher, rootConfigFromFile } from '../../node/root-config.ts';
 import type { InferenceEngine } from '../../openai/engine.ts';
@@ -31,6 +32,7 @@ const usage = [
   '  --root-config F    no devnet: read the root from a JSON file (proxies, hashes, params)',
   '  --api-key KEY      require "Authorization: Bearer KEY" on the client API',
   '  --threads N        evaluation threads per embedded model (default 1)',
+  '  --log-level L      JSON logs of every node on stderr (default warn; info logs every request)',
 ].join('\n');
 
 function port(v: string | undefined, d: number, name: string): number {
@@ -57,6 +59,7 @@ export const up: Command = {
         'root-config': { type: 'string' },
         'api-key': { type: 'string' },
         threads: { type: 'string' },
+        'log-level': { type: 'string' },
       },
     });
     const n = Number(values.workers ?? 1);
@@ -110,6 +113,9 @@ export const up: Command = {
           worker: (i) => nodeKey(dir, `worker-${i}`),
         },
         log: process.env.COCOON_LOG === 'debug' ? log : () => {},
+        // JSON logs on stderr; quiet by default so the summary above stays readable.
+        logger: (role) =>
+          nodeLogger({ role, level: values['log-level'] ?? process.env.COCOON_LOG_LEVEL ?? 'warn' }),
       };
       if (values['api-key']) opts.apiKey = values['api-key'];
       if (values['root-config']) {

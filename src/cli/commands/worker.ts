@@ -7,6 +7,7 @@ import type { Command } from '../main.ts';
 import {
   chainOf,
   identityOf,
+  loggerOf,
   logTo,
   nodeOptions,
   nodeUsage,
@@ -82,6 +83,7 @@ export const worker: Command = {
       model,
       ownerAddress: ownerOf(v, identity, chain),
       ...(chain ? { chain } : {}),
+      logger: loggerOf(v, 'worker'),
       coefficient,
       proxyPolicy: peerPolicy(v),
       checkProxyHashes: !v['no-hash-check'],

@@ -9,6 +9,7 @@ import { parseJsonStrict } from '../../openai/validate.ts';
 import { costsOf } from '../../pricing/tokens.ts';
 import { encodeTl } from '../../tl/cocoon.ts';
 import { hasToken, readBody, sendJson, serveMetrics, serveStats, toJson } from '../http-util.ts';
+import { shortId } from '../log.ts';
 import { ANSWER_ERROR, unixTime } from '../rpc.ts';
 import type { ClientFinal, ClientNode, HttpResponseHead } from './client.ts';
 
@@ -257,13 +258,22 @@ export function clientApi(opts: ClientApiOptions): Server {
     // Metrics: one outcome per request, when its response ends (or the app goes away).
     let billed = 0n;
     let cause: number | undefined;
+    let requestId: string | undefined;
     res.once('close', () => {
       const failed = cause !== undefined || res.statusCode >= 400 || !res.writableFinished;
-      node.metrics.ended(
-        failed ? 'failed' : 'success',
-        unixTime() - clientStart,
-        billed,
-        failed ? (cause ?? (res.writableFinished ? res.statusCode : 'abandoned')) : undefined,
+      const why = failed ? (cause ?? (res.writableFinished ? res.statusCode : 'abandoned')) : undefined;
+      node.metrics.ended(failed ? 'failed' : 'success', unixTime() - clientStart, billed, why);
+      node.logger.info(
+        {
+          request: requestId ? shortId(requestId) : null,
+          path,
+          status: res.statusCode,
+          outcome: failed ? 'failed' : 'success',
+          ...(why === undefined ? {} : { cause: why }),
+          tokens: Number(billed),
+          ms: Math.round((unixTime() - clientStart) * 1000),
+        },
+        'request ended',
       );
     });
     const raw = await readBody(req, opts.maxBodyBytes ?? 16 * 1024 * 1024).catch(() => null);
@@ -363,7 +373,7 @@ export function clientApi(opts: ClientApiOptions): Server {
       });
       res.end(out);
     };
-    const abandon = node.run(
+    const run = node.run(
       session,
       {
         model: body.model as string,
@@ -428,10 +438,11 @@ export function clientApi(opts: ClientApiOptions): Server {
         },
       },
     );
+    requestId = run.id;
     res.on('close', () => {
       if (!ended) {
         ended = true;
-        abandon();
+        run.abandon();
       }
     });
   }

@@ -16,6 +16,7 @@ import type { TlConstructors, TlTypes } from '../../tl/cocoon-api.gen.ts';
 import { childScAddress, proxyScAddress } from '../addresses.ts';
 import type { ChainAgent } from '../chain-agent.ts';
 import { type NodeIdentity, verifierFor } from '../identity.ts';
+import { type Logger, silentLogger } from '../log.ts';
 import { NodeMetrics } from '../metrics.ts';
 import { PaymentTracker } from '../payments.ts';
 import { ProxyLinks, type ProxySession } from '../proxy-link.ts';
@@ -46,6 +47,8 @@ export interface ClientNodeOptions {
   chain?: ChainAgent;
   topUp?: bigint;
   log?: (line: string) => void;
+  /** Structured logs (one JSON line per event; requests with their ids). */
+  logger?: Logger;
 }
 
 export interface QueryRequest {
@@ -116,6 +119,10 @@ export class ClientNode {
   }
 
   readonly metrics = new NodeMetrics('client');
+
+  get logger(): Logger {
+    return this.opts.logger ?? silentLogger;
+  }
 
   private initMetrics(): void {
     this.metrics.gauge('proxies', 'Proxies this client is connected to', () => this.sessions.length);
@@ -335,7 +342,7 @@ export class ClientNode {
    * Sends a query through the first ready proxy. Returns a function that abandons it (the app went away);
    * the answer keeps streaming into nothing and is billed as usual, since the protocol has no cancel.
    */
-  run(s: ClientSession, q: QueryRequest, cb: QueryCallbacks): () => void {
+  run(s: ClientSession, q: QueryRequest, cb: QueryCallbacks): { id: string; abandon: () => void } {
     this.stats.requests++;
     const requestId = randomBytes(32);
     const key = idHex(requestId);
@@ -370,11 +377,14 @@ export class ClientNode {
       this.stats.failed++;
       cb.onError(ANSWER_ERROR.failure, `could not send the request: ${(err as Error).message}`, undefined);
     }
-    return () => {
-      if (s.pending.get(key) === p) {
-        // Keep listening so the final info still counts; just stop reporting.
-        p.cb = { onHead() {}, onPart() {}, onError() {} };
-      }
+    return {
+      id: key,
+      abandon: () => {
+        if (s.pending.get(key) === p) {
+          // Keep listening so the final info still counts; just stop reporting.
+          p.cb = { onHead() {}, onPart() {}, onError() {} };
+        }
+      },
     };
   }
 

@@ -23,6 +23,7 @@ import type { ChainAgent } from '../chain-agent.ts';
 import { serveMetrics, serveStats } from '../http-util.ts';
 import type { NodeIdentity } from '../identity.ts';
 import { verifierFor } from '../identity.ts';
+import { type Logger, shortId, silentLogger } from '../log.ts';
 import { NodeMetrics } from '../metrics.ts';
 import type { RootConfig, RootWatcher } from '../root-config.ts';
 import { ANSWER_ERROR, dispatchQueries, idHex, negotiate, sendTl, unixTime } from '../rpc.ts';
@@ -85,6 +86,8 @@ export interface ProxyNodeOptions {
   /** Tries per request (the first worker plus retries before the first byte), default 3. */
   maxAttempts?: number;
   log?: (line: string) => void;
+  /** Structured logs (one JSON line per event; requests with their ids). */
+  logger?: Logger;
 }
 
 interface WorkerLink extends PoolWorker {
@@ -224,8 +227,13 @@ export class ProxyNode {
     return this.opts.root.current;
   }
 
+  private get logger(): Logger {
+    return this.opts.logger ?? silentLogger;
+  }
+
   private log(line: string): void {
     this.opts.log?.(`proxy: ${line}`);
+    this.logger.info(line);
   }
 
   /** This proxy's contract address ('' when the root config cannot derive it). */
@@ -659,6 +667,10 @@ export class ProxyNode {
   private reject(c: ClientLink, requestId: Uint8Array, code: number, error: string): false {
     this.stats.rejected++;
     this.metrics.ended('rejected', 0, 0n, code);
+    this.logger.info(
+      { request: shortId(idHex(requestId)), client: c.owner, outcome: 'rejected', cause: code, error },
+      'request refused',
+    );
     this.sendClient(c, {
       _: 'client.queryAnswerErrorEx',
       request_id: requestId,
@@ -1010,6 +1022,21 @@ export class ProxyNode {
       now() - r.startedAt,
       tokens,
       ok ? undefined : (cause ?? 'failure'),
+    );
+    this.logger.info(
+      {
+        request: shortId(r.key),
+        worker_request: r.workerKey ? shortId(r.workerKey) : null,
+        client: r.client.owner,
+        worker: w?.owner ?? null,
+        model: r.model,
+        outcome: ok ? 'success' : 'failed',
+        ...(ok ? {} : { cause: cause ?? 'failure' }),
+        tokens: Number(tokens),
+        attempts: r.attempts,
+        ms: Math.round((now() - r.startedAt) * 1000),
+      },
+      'request ended',
     );
     this.stats.tokens += tokens;
     this.accounts.add(acc, tokens);

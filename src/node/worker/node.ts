@@ -20,6 +20,7 @@ import { childScAddress, proxyScAddress } from '../addresses.ts';
 import type { ChainAgent } from '../chain-agent.ts';
 import { hasToken, sendJson, serveMetrics, serveStats } from '../http-util.ts';
 import { type NodeIdentity, verifierFor } from '../identity.ts';
+import { type Logger, shortId, silentLogger } from '../log.ts';
 import { NodeMetrics } from '../metrics.ts';
 import { type HeldPayment, PaymentTracker } from '../payments.ts';
 import { ProxyLinks, type ProxySession } from '../proxy-link.ts';
@@ -60,6 +61,8 @@ export interface WorkerNodeOptions {
   chain?: ChainAgent;
   payoutThreshold?: bigint;
   log?: (line: string) => void;
+  /** Structured logs (one JSON line per event; requests with their ids). */
+  logger?: Logger;
 }
 
 interface WorkerSession extends ProxySession {
@@ -117,6 +120,7 @@ export class WorkerNode {
 
   private log(line: string): void {
     this.opts.log?.(`worker: ${line}`);
+    (this.opts.logger ?? silentLogger).info(line);
   }
 
   get enabled(): boolean {
@@ -458,6 +462,17 @@ export class WorkerNode {
       (performance.now() - started) / 1000,
       tokens?.total ?? 0n,
       ok ? undefined : (cause ?? 'failure'),
+    );
+    (this.opts.logger ?? silentLogger).info(
+      {
+        worker_request: shortId(key),
+        proxy: s.address,
+        outcome: ok ? 'success' : 'failed',
+        ...(ok ? {} : { cause: cause ?? 'failure' }),
+        tokens: Number(tokens?.total ?? 0n),
+        ms: Math.round(performance.now() - started),
+      },
+      'request ended',
     );
   }
 
