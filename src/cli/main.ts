@@ -22,6 +22,7 @@ const commands: Record<string, () => Promise<Command>> = {
   root: async () => (await import('./commands/root.ts')).root,
   attest: async () => (await import('./commands/attest.ts')).attest,
   bench: async () => (await import('./commands/bench.ts')).bench,
+  doctor: async () => (await import('./commands/doctor.ts')).doctor,
 };
 
 export function packageVersion(): string {
