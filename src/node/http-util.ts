@@ -27,6 +27,8 @@ export function sendJson(
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
+    // The dashboard on one node's port reads the other nodes' /jsonstats (guarded by the access token).
+    'access-control-allow-origin': '*',
     ...headers,
   });
   res.end(text);

@@ -247,7 +247,15 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   const clientStore = storeFor('client-db');
   if (clientStore) clientOpts.store = clientStore;
   const client = new ClientNode(clientOpts);
-  const apiOpts: Parameters<typeof clientApi>[0] = { node: client };
+  const apiOpts: Parameters<typeof clientApi>[0] = {
+    node: client,
+    // The client's dashboard shows the whole network: it reads the proxy's and the first worker's stats too.
+    dashboardNodes: () => ({
+      client: '',
+      ...(network.proxy.ports.stats ? { proxy: `http://${host}:${network.proxy.ports.stats}` } : {}),
+      ...(workers[0]?.statsPort ? { worker: `http://${host}:${workers[0].statsPort}` } : {}),
+    }),
+  };
   if (opts.apiKey) apiOpts.apiKey = opts.apiKey;
   if (opts.accessToken) apiOpts.accessToken = opts.accessToken;
   const api = clientApi(apiOpts);

@@ -163,6 +163,7 @@ export const up: Command = {
       const model = models[0];
       say('');
       say(`Cocoon is up. OpenAI API: ${api}`);
+      say(`Dashboard: ${api.replace(/\/v1$/, '')}/?access_token=${accessToken}`);
       say(
         `  proxy   ${net.proxy.scAddress || '(no contract)'} on ${host}:${net.proxy.ports.clients} (clients), :${net.proxy.ports.workers} (workers)`,
       );

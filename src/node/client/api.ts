@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { parseJsonStrict } from '../../openai/validate.ts';
 import { costsOf } from '../../pricing/tokens.ts';
 import { encodeTl } from '../../tl/cocoon.ts';
+import { type DashboardNodes, serveDashboard } from '../dashboard.ts';
 import { hasToken, readBody, sendJson, serveMetrics, serveStats, toJson } from '../http-util.ts';
 import { shortId } from '../log.ts';
 import { ANSWER_ERROR, unixTime } from '../rpc.ts';
@@ -23,6 +24,8 @@ export interface ClientApiOptions {
   defaultMaxTokens?: number;
   defaultTimeoutS?: number;
   maxBodyBytes?: number;
+  /** Where the dashboard served at `/` finds the other nodes (default: this client only). */
+  dashboardNodes?: DashboardNodes;
   /** How long a request waits for a proxy connection before 502 (default 5 s). */
   proxyWaitMs?: number;
 }
@@ -455,6 +458,8 @@ export function clientApi(opts: ClientApiOptions): Server {
       return;
     }
     if (serveMetrics(req, res, url, { accessToken: opts.accessToken, metrics: node.metrics })) return;
+    const nodes = opts.dashboardNodes ?? (() => ({ client: '' }));
+    if (serveDashboard(req, res, url, { accessToken: opts.accessToken, nodes })) return;
     if (
       url.pathname === '/jsonstats' &&
       url.searchParams.get('refresh') === '1' &&

@@ -20,6 +20,7 @@ import { decodeTl, encodeTl } from '../../tl/cocoon.ts';
 import type { TlConstructors, TlFunctions, TlTypes } from '../../tl/cocoon-api.gen.ts';
 import { childScAddress, proxyScAddress } from '../addresses.ts';
 import type { ChainAgent } from '../chain-agent.ts';
+import { serveDashboard } from '../dashboard.ts';
 import { serveMetrics, serveStats } from '../http-util.ts';
 import type { NodeIdentity } from '../identity.ts';
 import { verifierFor } from '../identity.ts';
@@ -284,6 +285,8 @@ export class ProxyNode {
         };
         if (serveMetrics(req, res, url, { accessToken: this.opts.accessToken, metrics: this.metrics }))
           return;
+        const dash = { accessToken: this.opts.accessToken, nodes: () => ({ proxy: '' }) };
+        if (serveDashboard(req, res, url, dash)) return;
         if (!serveStats(req, res, url, stats)) {
           res.writeHead(404, { 'content-type': 'text/plain' });
           res.end('not found\n');

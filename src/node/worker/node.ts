@@ -18,6 +18,7 @@ import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
 import { decodeTl } from '../../tl/cocoon.ts';
 import { childScAddress, proxyScAddress } from '../addresses.ts';
 import type { ChainAgent } from '../chain-agent.ts';
+import { serveDashboard } from '../dashboard.ts';
 import { hasToken, sendJson, serveMetrics, serveStats } from '../http-util.ts';
 import { type NodeIdentity, verifierFor } from '../identity.ts';
 import { type Logger, shortId, silentLogger } from '../log.ts';
@@ -504,6 +505,10 @@ export class WorkerNode {
     this.http = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://worker');
       if (serveMetrics(req, res, url, { accessToken: this.opts.accessToken, metrics: this.metrics })) return;
+      if (
+        serveDashboard(req, res, url, { accessToken: this.opts.accessToken, nodes: () => ({ worker: '' }) })
+      )
+        return;
       if (
         serveStats(req, res, url, {
           title: 'Cocoon worker',
