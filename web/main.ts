@@ -68,9 +68,9 @@ let nodes: { client?: string; proxy?: string; worker?: string } = {};
 
 async function refresh(): Promise<void> {
   const [proxy, client, worker] = await Promise.all([
-    nodes.proxy ? get(`${nodes.proxy}/jsonstats`) : undefined,
-    nodes.client ? get(`${nodes.client}/jsonstats`) : undefined,
-    nodes.worker ? get(`${nodes.worker}/jsonstats`) : undefined,
+    nodes.proxy !== undefined ? get(`${nodes.proxy}/jsonstats`) : undefined,
+    nodes.client !== undefined ? get(`${nodes.client}/jsonstats`) : undefined,
+    nodes.worker !== undefined ? get(`${nodes.worker}/jsonstats`) : undefined,
   ]);
   const status = document.getElementById('status') as HTMLElement;
   status.textContent =
@@ -176,7 +176,7 @@ async function refresh(): Promise<void> {
     );
   }
   const select = document.getElementById('chat-model') as HTMLSelectElement;
-  if (nodes.client && select.options.length === 0) {
+  if (nodes.client !== undefined && select.options.length === 0) {
     const models = await get(`${nodes.client}/v1/models`);
     for (const m of (models?.data ?? []) as Json[]) select.add(new Option(m.id, m.id));
   }
@@ -233,7 +233,7 @@ async function chat(question: string): Promise<void> {
   e.preventDefault();
   const input = document.getElementById('chat-input') as HTMLInputElement;
   const q = input.value.trim();
-  if (!q || !nodes.client) return;
+  if (!q || nodes.client === undefined) return;
   input.value = '';
   void chat(q);
 });

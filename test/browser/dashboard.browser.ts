@@ -1,0 +1,58 @@
+// The dashboard in a real browser (Debian's Chromium through playwright-core): the page loads from a node, shows
+// the worker, sends a chat message through the client and shows the streamed answer; a screenshot is taken and
+// must not be blank.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { startLocalNetwork } from '../../src/node/network.ts';
+import { HttpEngine } from '../../src/openai/engine.ts';
+import { startTestEngine } from '../support/openai-server.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+test('the dashboard shows the network and chats through the client, in Chromium', async () => {
+  const engine = await startTestEngine();
+  const net = await startLocalNetwork({
+    workers: [{ engine: new HttpEngine({ url: engine.url }), model: 'ok' }],
+    powDifficulty: 4,
+    accessToken: 'dash',
+    ports: { proxyStats: 0, workerStats: 0 },
+    contracts: true, // signed charges and payouts, so the money columns fill in
+  });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${net.apiUrl.replace(/\/v1$/, '')}/?access_token=dash`);
+    await page.locator('#workers table').waitFor({ timeout: 15_000 });
+    assert.match(await page.locator('#workers').innerText(), /ok/);
+    assert.match(await page.locator('#workers').innerText(), /enabled/);
+    assert.match(await page.locator('#network').innerText(), /price per token/);
+    await page.locator('#chat-model option').first().waitFor({ state: 'attached' });
+    await page.fill('#chat-input', 'What is the capital of France?');
+    await page.click('#chat-form button');
+    await page
+      .locator('#chat-log .a', { hasText: 'The capital of France is Paris.' })
+      .waitFor({ timeout: 15_000 });
+    await page.locator('#rate-chart canvas').waitFor({ state: 'attached' });
+    // Once the answer is billed, the client's charge and the worker's earnings show it (18 tokens).
+    await page.locator('#clients', { hasText: '18 tokens' }).waitFor({ timeout: 10_000 });
+    await page.locator('#workers', { hasText: '18 tokens' }).waitFor({ timeout: 10_000 });
+    const png = await page.screenshot({ fullPage: true });
+    mkdirSync('test-results', { recursive: true });
+    writeFileSync('test-results/dashboard.png', png);
+    // A blank page compresses to a few kilobytes; a page with tables, charts and text does not.
+    assert.ok(png.length > 30_000, `screenshot of ${png.length} bytes: blank?`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await net.close();
+    await engine.close();
+  }
+});
