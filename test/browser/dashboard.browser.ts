@@ -31,9 +31,9 @@ test('the dashboard shows the network and chats through the client, in Chromium'
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${net.apiUrl.replace(/\/v1$/, '')}/?access_token=dash`);
     await page.locator('#workers table').waitFor({ timeout: 15_000 });
-    assert.match(await page.locator('#workers').innerText(), /ok/);
-    assert.match(await page.locator('#workers').innerText(), /enabled/);
-    assert.match(await page.locator('#network').innerText(), /price per token/);
+    assert.match((await page.locator('#workers').textContent()) ?? '', /ok/);
+    assert.match((await page.locator('#workers').textContent()) ?? '', /enabled/);
+    assert.match((await page.locator('#network').textContent()) ?? '', /price per token/);
     await page.locator('#chat-model option').first().waitFor({ state: 'attached' });
     await page.fill('#chat-input', 'What is the capital of France?');
     await page.click('#chat-form button');
