@@ -23,6 +23,7 @@ const commands: Record<string, () => Promise<Command>> = {
   attest: async () => (await import('./commands/attest.ts')).attest,
   bench: async () => (await import('./commands/bench.ts')).bench,
   doctor: async () => (await import('./commands/doctor.ts')).doctor,
+  init: async () => (await import('./commands/init.ts')).init,
 };
 
 export function packageVersion(): string {

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { clientApi, listenApi } from '../../node/client/api.ts';
 import { ClientNode } from '../../node/client/client.ts';
 import { Store } from '../../store/store.ts';
+import { withConfig } from '../config.ts';
 import type { Command } from '../main.ts';
 import {
   chainOf,
@@ -42,7 +43,7 @@ export const client: Command = {
   async run(argv) {
     if ((CLIENT_OPS as readonly string[]).includes(argv[0] ?? '')) return clientOp(argv);
     const { values: v } = parseArgs({
-      args: argv,
+      args: withConfig('client', argv),
       options: {
         ...nodeOptions,
         port: { type: 'string' },

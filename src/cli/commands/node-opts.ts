@@ -34,6 +34,8 @@ export const nodeOptions = {
 } as const;
 
 export const nodeUsage = [
+  'Configuration: --config FILE (or COCOON_CONFIG), a JSON-with-comments file (cocoon init ROLE writes one);',
+  "every flag also reads COCOON_<KEY> (see the README's configuration reference). Flags win.",
   'Root config (one of):',
   '  --root-config FILE   a JSON root config (proxies, hashes, params): an offline network',
   '  --root ADDRESS       the root contract (default: DIR/root.json), read through --endpoint',

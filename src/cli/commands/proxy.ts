@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ProxyNode } from '../../node/proxy/proxy.ts';
 import { Store } from '../../store/store.ts';
+import { withConfig } from '../config.ts';
 import type { Command } from '../main.ts';
 import {
   chainOf,
@@ -38,7 +39,7 @@ export const proxy: Command = {
   usage,
   async run(argv) {
     const { values: v } = parseArgs({
-      args: argv,
+      args: withConfig('proxy', argv),
       options: {
         ...nodeOptions,
         'workers-port': { type: 'string' },

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { openEngine } from '../../inference/load.ts';
 import { WorkerNode } from '../../node/worker/node.ts';
 import { Store } from '../../store/store.ts';
+import { withConfig } from '../config.ts';
 import type { Command } from '../main.ts';
 import {
   chainOf,
@@ -48,7 +49,7 @@ export const worker: Command = {
   async run(argv) {
     if ((WORKER_OPS as readonly string[]).includes(argv[0] ?? '')) return workerOp(argv);
     const { values: v } = parseArgs({
-      args: argv,
+      args: withConfig('worker', argv),
       options: {
         ...nodeOptions,
         model: { type: 'string' },
