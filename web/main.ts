@@ -132,20 +132,21 @@ async function refresh(): Promise<void> {
         `${esc(root.price_per_token)} nanoTON`,
       ]),
     );
+    const att = (who: string, p: Json) => [
+      who,
+      `<code>${esc(short(p.image_hash))}</code>`,
+      `<code>${esc(short(p.mr_td ?? undefined))}</code>`,
+      esc(p.attestation),
+      esc(p.policy),
+      esc(p.tcb_status ?? (p.attestation === 'fake_tdx' ? 'not verifiable' : '—')),
+      esc(p.attested_until ? new Date(p.attested_until).toLocaleString() : '—'),
+    ];
     table(
       body('attestation'),
-      ['peer', 'image hash', 'quote'],
+      ['peer', 'image hash', 'MRTD', 'quote', 'policy', 'TCB status', 'valid until'],
       [
-        ...conns.map((w) => [
-          `worker <code>${esc(short(w.owner))}</code>`,
-          `<code>${esc(short(w.image_hash))}</code>`,
-          esc(w.attestation),
-        ]),
-        ...((client?.proxies ?? []) as Json[]).map((p) => [
-          `proxy <code>${esc(p.address)}</code>`,
-          `<code>${esc(short(p.image_hash))}</code>`,
-          esc(p.attestation),
-        ]),
+        ...conns.map((w) => att(`worker <code>${esc(short(w.owner))}</code>`, w)),
+        ...((client?.proxies ?? []) as Json[]).map((p) => att(`proxy <code>${esc(p.address)}</code>`, p)),
       ],
     );
     const now = Date.now() / 1000;

@@ -521,6 +521,10 @@ export class ClientNode {
           client_sc_address: s.clientScAddress,
           image_hash: s.peer.imageHash,
           attestation: s.peer.quoteKind,
+          policy: s.peer.policy,
+          mr_td: s.peer.mrTd ?? null,
+          tcb_status: s.peer.status ?? null,
+          attested_until: s.peer.expiresAt.toISOString(),
           used_tokens: s.usedTokens,
           signed_tokens: s.payments.tokens,
           // Everything the proxy has charged so far (its newest signed charge), and its price.

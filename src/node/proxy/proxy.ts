@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { Address, toNano } from '@ton/core';
 import { Counter } from 'prom-client';
+import { formatTon } from '../../chain/client.ts';
 import { CocoonError, ProtocolError } from '../../errors.ts';
 import { Connection } from '../../net/connection.ts';
 import { RatlsServer } from '../../net/ratls.ts';
@@ -744,7 +745,10 @@ export class ProxyNode {
         c,
         q.request_id,
         ANSWER_ERROR.insufficientFunds,
-        `insufficient funds: the request may cost ${reserved} tokens (${reserved * price} nanoTON), ${available} available`,
+        `insufficient funds: the request may cost ${reserved} tokens (${reserved * price} nanoTON), ${available} available` +
+          (this.settlement
+            ? `; the client contract holds ${formatTon(funds.balance)} TON with a stake of ${formatTon(funds.stake)} TON: run \`cocoon client topup\`, or ask for fewer max_tokens or a lower max_coefficient`
+            : '; ask for fewer max_tokens or a lower max_coefficient'),
       );
     }
     const r: ProxyRequest = {
@@ -1145,6 +1149,10 @@ export class ProxyNode {
         mean_ms: w.score.meanMs === undefined ? null : Number(w.score.meanMs.toFixed(1)),
         image_hash: w.peer.imageHash,
         attestation: w.peer.quoteKind,
+        policy: w.peer.policy,
+        mr_td: w.peer.mrTd ?? null,
+        tcb_status: w.peer.status ?? null,
+        attested_until: w.peer.expiresAt.toISOString(),
       })),
       clients: this.accounts.all('client'),
       client_connections: [...this.clients.values()].map((c) => ({

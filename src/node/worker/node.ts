@@ -573,6 +573,8 @@ export class WorkerNode {
         worker_sc_address: s.workerScAddress,
         image_hash: s.peer.imageHash,
         attestation: s.peer.quoteKind,
+        policy: s.peer.policy,
+        tcb_status: s.peer.status ?? null,
         earned_tokens: s.earned,
         signed_tokens: s.payments.tokens,
         earned_nanoton: s.payments.tokens * this.opts.root.current.params.workerFeePerToken,
