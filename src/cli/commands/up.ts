@@ -12,6 +12,7 @@ import { type LocalNetworkOptions, startLocalNetwork } from '../../node/network.
 import { RootWatcher, rootConfigFromFile } from '../../node/root-config.ts';
 import type { InferenceEngine } from '../../openai/engine.ts';
 import type { Command } from '../main.ts';
+import { step } from '../progress.ts';
 import { recordNode } from './node-opts.ts';
 
 const usage = [
@@ -91,7 +92,7 @@ export const up: Command = {
           ? { backend: values.backend }
           : { model: values.model ?? 'embedded' };
         if (values.threads) choice.threads = Number(values.threads);
-        engines.push(await openEngine(choice));
+        engines.push(await step(`loading the engine of worker ${i + 1}`, openEngine(choice)));
       }
       const models = await Promise.all(engines.map(async (e) => (await e.health()).models[0] ?? 'model'));
       say(
@@ -123,7 +124,7 @@ export const up: Command = {
         opts.root = async () => new RootWatcher(rootConfigFromFile(file));
         say(`  root: from ${file} (no chain)`);
       } else {
-        devnet = await Devnet.open({ dir: join(dir, 'devnet') });
+        devnet = await step('opening the devnet', Devnet.open({ dir: join(dir, 'devnet') }));
         const endpoint = await devnet.listen(
           port(values['devnet-port'], ephemeral ? 0 : 8081, 'devnet-port'),
         );
@@ -155,7 +156,7 @@ export const up: Command = {
           return root;
         };
       }
-      const net = await startLocalNetwork(opts);
+      const net = await step('starting the network (root, proxy, workers, client)', startLocalNetwork(opts));
       const api = net.apiUrl;
       recordNode(dir, 'client', api.replace(/\/v1$/, '/'));
       recordNode(dir, 'proxy', `http://${host}:${net.proxy.ports.stats}/`);
