@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { openEngine } from '../../inference/load.ts';
 import { listen, openAiServer } from '../../openai/serve.ts';
 import type { Command } from '../main.ts';
+import { step } from '../progress.ts';
 
 const usage = [
   'Usage: cocoon engine [--model embedded|PATH.gguf|hf:OWNER/REPO/FILE.gguf | --backend URL] [options]',
@@ -58,7 +59,7 @@ export const engine: Command = {
     if (threads !== undefined) choice.threads = threads;
     if (parallel !== undefined) choice.parallel = parallel;
     if (context !== undefined) choice.contextSize = context;
-    const engine = await openEngine(choice);
+    const engine = await step('loading the engine', openEngine(choice));
     const health = await engine.health();
     if (!health.ok) process.stderr.write(`warning: the engine is not healthy yet: ${health.error ?? ''}\n`);
     const server = openAiServer({ engine });

@@ -13,6 +13,7 @@ import {
 import { compileContract } from '../../chain/compile.ts';
 import { defaultParams, modelHash, Root } from '../../chain/root.ts';
 import type { Command } from '../main.ts';
+import { step } from '../progress.ts';
 import { chainOf, chainOptions, chainUsage, loadWallet, parseAddress, saveJson } from './chain-opts.ts';
 
 const usage = [
@@ -224,7 +225,7 @@ export const root: Command = {
         process.stderr.write(`${usage}\n`);
         return 2;
     }
-    const d = await applied();
+    const d = await step('waiting for the chain to apply it', applied());
     say(`root updated: version ${d.version}`, { version: d.version });
     return 0;
   },

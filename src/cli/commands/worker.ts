@@ -5,6 +5,7 @@ import { WorkerNode } from '../../node/worker/node.ts';
 import { Store } from '../../store/store.ts';
 import { withConfig } from '../config.ts';
 import type { Command } from '../main.ts';
+import { step } from '../progress.ts';
 import {
   chainOf,
   identityOf,
@@ -74,7 +75,7 @@ export const worker: Command = {
       ? { backend: v.backend }
       : { model: v.model ?? 'embedded' };
     if (v['backend-key']) choice.apiKey = v['backend-key'];
-    const engine = await openEngine(choice);
+    const engine = await step('loading the engine', openEngine(choice));
     const model = v['model-name'] ?? (await engine.health()).models[0];
     if (!model) throw new TypeError('the engine names no model: give --model-name');
     const opts: ConstructorParameters<typeof WorkerNode>[0] = {
