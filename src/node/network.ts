@@ -68,6 +68,8 @@ export interface LocalNetworkOptions {
   proxyStorePath?: string;
   /** Structured logs of each node (default none). */
   logger?: (role: 'proxy' | 'worker' | 'client', index?: number) => Logger;
+  /** See ClientApiOptions.maxAppBuffer. */
+  maxAppBuffer?: number;
   /** See ProxyNodeOptions.warmupMs. */
   proxyWarmupMs?: number;
   /**
@@ -257,6 +259,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
     }),
   };
   if (opts.apiKey) apiOpts.apiKey = opts.apiKey;
+  if (opts.maxAppBuffer !== undefined) apiOpts.maxAppBuffer = opts.maxAppBuffer;
   if (opts.accessToken) apiOpts.accessToken = opts.accessToken;
   const api = clientApi(apiOpts);
   const ids = [proxyId, clientId, ...workerIds];

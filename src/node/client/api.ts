@@ -24,6 +24,11 @@ export interface ClientApiOptions {
   defaultMaxTokens?: number;
   defaultTimeoutS?: number;
   maxBodyBytes?: number;
+  /**
+   * An app that stops reading a stream is cut once this many bytes wait for it (default 16 MiB), and a
+   * non-streamed answer may not exceed 4× this: the client never buffers without bound.
+   */
+  maxAppBuffer?: number;
   /** Where the dashboard served at `/` finds the other nodes (default: this client only). */
   dashboardNodes?: DashboardNodes;
   /** How long a request waits for a proxy connection before 502 (default 5 s). */
@@ -262,9 +267,12 @@ export function clientApi(opts: ClientApiOptions): Server {
     let billed = 0n;
     let cause: number | undefined;
     let requestId: string | undefined;
+    let slowApp = false;
     res.once('close', () => {
       const failed = cause !== undefined || res.statusCode >= 400 || !res.writableFinished;
-      const why = failed ? (cause ?? (res.writableFinished ? res.statusCode : 'abandoned')) : undefined;
+      const why = failed
+        ? (cause ?? (slowApp ? 'slow_app' : res.writableFinished ? res.statusCode : 'abandoned'))
+        : undefined;
       node.metrics.ended(failed ? 'failed' : 'success', unixTime() - clientStart, billed, why);
       node.logger.info(
         {
@@ -324,6 +332,7 @@ export function clientApi(opts: ClientApiOptions): Server {
     let headers: Record<string, string> = {};
     let hold: SseUsageHold | undefined;
     const buffered: Uint8Array[] = [];
+    let bufferedBytes = 0;
     let ended = false;
     const timing = (final: ClientFinal | undefined, head: HttpResponseHead | undefined) => {
       const t: Record<string, string> = { 'X-Cocoon-Client-Start': secs(clientStart) };
@@ -413,10 +422,28 @@ export function clientApi(opts: ClientApiOptions): Server {
           if (final) end(final);
         },
         onPart(data, final) {
+          if (ended) return;
+          const limit = opts.maxAppBuffer ?? 16 * 1024 * 1024;
           if (stream) {
             const now = (hold as SseUsageHold).push(data);
             if (now) res.write(now);
+            if (res.writableLength > limit) {
+              // The app stopped reading: drop it rather than hold the rest of its answer in memory.
+              slowApp = true;
+              ended = true;
+              run.abandon();
+              res.destroy();
+              return;
+            }
           } else {
+            bufferedBytes += data.length;
+            if (bufferedBytes > 4 * limit) {
+              ended = true;
+              run.abandon();
+              cause = 502;
+              sendJson(res, 502, errorBody(`the answer exceeds ${4 * limit} bytes`, httpError(0)), CORS);
+              return;
+            }
             buffered.push(Uint8Array.from(data));
           }
           if (final) end(final);
