@@ -341,3 +341,123 @@ test('kill -9 of the proxy during a run on the devnet: after settlement the chai
     await devnet.close();
   }
 });
+
+test('kill -9 of the worker and of the client under load: after their restarts, every signed amount still agrees', async () => {
+  const engine = await startTestEngine();
+  const sub = join(dir, 'nodes');
+  try {
+    const [codes, wp, cp, ps, ws, api] = await Promise.all([
+      Promise.all([compileContract('proxy'), compileContract('worker'), compileContract('client')]),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
+    const rootFile = join(dir, 'root-nodes.json');
+    writeFileSync(
+      rootFile,
+      JSON.stringify({
+        proxies: [{ workers: `127.0.0.1:${wp}`, clients: `127.0.0.1:${cp}` }],
+        proxy_hashes: [FAKE_TDX_IMAGE_HASH],
+        worker_hashes: [FAKE_TDX_IMAGE_HASH],
+        model_hashes: [createHash('sha256').update('test-model').digest('hex')],
+        proxy_sc_code: codes[0].toBoc().toString('hex'),
+        worker_sc_code: codes[1].toBoc().toString('hex'),
+        client_sc_code: codes[2].toBoc().toString('hex'),
+        root_address: `0:${'cd'.repeat(32)}`,
+      }),
+    );
+    const common = ['--root-config', rootFile, '--tee', 'fake_tdx', '--peer-policy', 'fake_tdx'];
+    await start(
+      [
+        'proxy',
+        ...common,
+        '--dir',
+        join(sub, 'p'),
+        '--workers-port',
+        `${wp}`,
+        '--clients-port',
+        `${cp}`,
+        '--stats-port',
+        `${ps}`,
+        '--pow-difficulty',
+        '8',
+      ],
+      /proxy: workers on/,
+    );
+    const workerArgs = [
+      'worker',
+      ...common,
+      '--dir',
+      join(sub, 'w'),
+      '--backend',
+      engine.url,
+      '--stats-port',
+      `${ws}`,
+    ];
+    const clientArgs = ['client', ...common, '--dir', join(sub, 'c'), '--port', `${api}`];
+    let worker = await start(workerArgs, /worker: connected/);
+    let client = await start(clientArgs, /client: connected/);
+
+    const ai = new OpenAI({
+      baseURL: `http://127.0.0.1:${api}/v1`,
+      apiKey: 'x',
+      maxRetries: 0,
+      timeout: 10_000,
+    });
+    let ok = 0;
+    let stop = false;
+    const loop = async (i: number) => {
+      while (!stop) {
+        try {
+          await ai.chat.completions.create({
+            model: 'test-model',
+            messages: [{ role: 'user', content: `m${i}` }],
+          });
+          ok++;
+        } catch {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    };
+    const loops = Array.from({ length: 4 }, (_, i) => loop(i));
+    const until = async (n: number) => {
+      for (let i = 0; i < 800 && ok < n; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.ok(ok >= n, `only ${ok} answers`);
+    };
+    await until(20);
+    worker.kill('SIGKILL');
+    await new Promise((r) => worker.once('exit', r));
+    worker = await start(workerArgs, /worker: connected/);
+    await until(ok + 20);
+    client.kill('SIGKILL');
+    await new Promise((r) => client.once('exit', r));
+    client = await start(clientArgs, /client: connected/);
+    await until(ok + 20);
+    stop = true;
+    await Promise.all(loops);
+
+    type Books = { clients: { committed: number }[]; workers: { committed: number }[] };
+    let agreed = false;
+    let last = '';
+    for (let i = 0; i < 100 && !agreed; i++) {
+      const p = await json<Books>(`http://127.0.0.1:${ps}/jsonstats`);
+      const w = await json<{ proxies: { signed_tokens: number }[] }>(`http://127.0.0.1:${ws}/jsonstats`);
+      const c = await json<{ proxies: { signed_tokens: number }[] }>(`http://127.0.0.1:${api}/jsonstats`);
+      last = JSON.stringify({
+        p: [p.clients[0]?.committed, p.workers[0]?.committed],
+        w: w.proxies[0]?.signed_tokens,
+        c: c.proxies[0]?.signed_tokens,
+      });
+      agreed =
+        p.clients[0]?.committed === c.proxies[0]?.signed_tokens &&
+        p.workers[0]?.committed === w.proxies[0]?.signed_tokens &&
+        p.clients[0]?.committed === p.workers[0]?.committed;
+      if (!agreed) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(agreed, `books and signed amounts differ: ${last}`);
+  } finally {
+    await engine.close();
+  }
+});
