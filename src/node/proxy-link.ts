@@ -8,8 +8,11 @@ import { CocoonError, ProtocolError } from '../errors.ts';
 import { Connection } from '../net/connection.ts';
 import { ratlsConnect } from '../net/ratls.ts';
 import type { AttestationVerifier, PeerAttestation } from '../tee/policy.ts';
+import type { TlConstructors } from '../tl/cocoon-api.gen.ts';
+import { proxyScAddress } from './addresses.ts';
 import type { NodeIdentity } from './identity.ts';
-import type { RootWatcher } from './root-config.ts';
+import type { RootConfig, RootWatcher } from './root-config.ts';
+import { PROTO_MAX, PROTO_MIN } from './rpc.ts';
 
 /** One handshaken connection to a proxy. */
 export interface ProxySession {
@@ -197,4 +200,27 @@ export class ProxyLinks<S extends ProxySession> extends EventEmitter<Events<S>> 
       throw err;
     }
   }
+}
+
+/**
+ * What a client or worker checks of the proxy's params in its handshake: the same test/production mode, a
+ * protocol version this side speaks, the signing key of its certificate, and the proxy contract address derived
+ * here (when derivable). Returns that address.
+ */
+export function checkProxyParams(
+  p: TlConstructors['proxy.params'] | Omit<TlConstructors['proxy.params'], '_'>,
+  peer: PeerAttestation,
+  root: RootConfig,
+): string {
+  const fail = (msg: string) => new ProtocolError('HANDSHAKE_FAILED', msg);
+  if (p.is_test !== root.params.isTest) throw fail('test/production mismatch');
+  if ((p.proto_version ?? 0) < PROTO_MIN || (p.proto_version ?? 0) > PROTO_MAX) {
+    throw fail(`proxy chose protocol ${p.proto_version}`);
+  }
+  if (!Buffer.from(p.proxy_public_key).equals(Buffer.from(peer.publicKey))) {
+    throw fail('the proxy signs with another key than its certificate');
+  }
+  const proxySc = proxyScAddress(root, p.proxy_owner_address, p.proxy_public_key);
+  if (proxySc !== p.proxy_sc_address) throw fail(`proxy contract ${p.proxy_sc_address}, expected ${proxySc}`);
+  return proxySc;
 }

@@ -1,7 +1,7 @@
 // Typed TL calls over a Connection: a function out, its result type back; incoming queries dispatched by
 // constructor name; and the error codes the three runners use on the wire.
 
-import { ProtocolError, TonErrorCode } from '../errors.ts';
+import { CocoonError, ProtocolError, TonErrorCode } from '../errors.ts';
 import type { Connection, QueryContext, QueryHandler } from '../net/connection.ts';
 import { decodeTl, decodeTlResult, encodeTl } from '../tl/cocoon.ts';
 import type { TlAny, TlFunctionResults, TlFunctions } from '../tl/cocoon-api.gen.ts';
@@ -39,6 +39,19 @@ export async function call<K extends keyof TlFunctions>(
 ): Promise<TlFunctionResults[K]> {
   const answer = await conn.query(encodeTl(fn), { timeoutMs });
   return decodeTlResult(fn._, answer);
+}
+
+/**
+ * Decodes one incoming message; bytes that are not one closes the connection with the decoder's typed error and
+ * give undefined.
+ */
+export function decodeMessage(conn: Connection, data: Uint8Array): TlAny | undefined {
+  try {
+    return decodeTl(data);
+  } catch (err) {
+    conn.close(err instanceof CocoonError ? err : new ProtocolError('PROTOVIOLATION', String(err)));
+    return undefined;
+  }
 }
 
 /** Sends one TL object as a one-way message. */

@@ -13,15 +13,15 @@ import type { Store } from '../../store/store.ts';
 import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
 import { decodeTl } from '../../tl/cocoon.ts';
 import type { TlConstructors, TlTypes } from '../../tl/cocoon-api.gen.ts';
-import { childScAddress, proxyScAddress } from '../addresses.ts';
+import { childScAddress } from '../addresses.ts';
 import type { ChainAgent } from '../chain-agent.ts';
 import { type NodeIdentity, verifierFor } from '../identity.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { NodeMetrics } from '../metrics.ts';
 import { PaymentTracker } from '../payments.ts';
-import { ProxyLinks, type ProxySession } from '../proxy-link.ts';
+import { checkProxyParams, ProxyLinks, type ProxySession } from '../proxy-link.ts';
 import type { RootWatcher } from '../root-config.ts';
-import { ANSWER_ERROR, call, idHex, PROTO_MAX, PROTO_MIN, sendTl } from '../rpc.ts';
+import { ANSWER_ERROR, call, decodeMessage, idHex, PROTO_MAX, PROTO_MIN, sendTl } from '../rpc.ts';
 
 export type ClientFinal = NonNullable<TlConstructors['client.queryAnswerEx']['final_info']>;
 export type HttpResponseHead = TlConstructors['http.response'];
@@ -197,21 +197,7 @@ export class ClientNode {
       min_config_version: root.version,
     });
     const p = r.params;
-    if (p.is_test !== root.params.isTest)
-      throw new ProtocolError('HANDSHAKE_FAILED', 'test/production mismatch');
-    if ((p.proto_version ?? 0) < PROTO_MIN || (p.proto_version ?? 0) > PROTO_MAX) {
-      throw new ProtocolError('HANDSHAKE_FAILED', `proxy chose protocol ${p.proto_version}`);
-    }
-    if (!Buffer.from(p.proxy_public_key).equals(Buffer.from(peer.publicKey))) {
-      throw new ProtocolError('HANDSHAKE_FAILED', 'the proxy signs with another key than its certificate');
-    }
-    const proxySc = proxyScAddress(root, p.proxy_owner_address, p.proxy_public_key);
-    if (proxySc !== p.proxy_sc_address) {
-      throw new ProtocolError(
-        'HANDSHAKE_FAILED',
-        `proxy contract ${p.proxy_sc_address}, expected ${proxySc}`,
-      );
-    }
+    const proxySc = checkProxyParams(p, peer, root);
     const clientSc = childScAddress('client', root, proxySc, this.opts.ownerAddress, p.proxy_public_key);
     if (clientSc) {
       this.proxyKeys.set(clientSc, { proxySc, key: p.proxy_public_key });
@@ -263,13 +249,8 @@ export class ClientNode {
   }
 
   private onMessage(s: ClientSession, data: Uint8Array): void {
-    let m: ReturnType<typeof decodeTl>;
-    try {
-      m = decodeTl(data);
-    } catch (err) {
-      s.conn.close(new ProtocolError('PROTOVIOLATION', `bad message: ${String(err)}`));
-      return;
-    }
+    const m = decodeMessage(s.conn, data);
+    if (!m) return;
     switch (m._) {
       case 'client.queryAnswerEx':
       case 'client.queryAnswerPartEx':

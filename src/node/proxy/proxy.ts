@@ -28,7 +28,7 @@ import { verifierFor } from '../identity.ts';
 import { type Logger, shortId, silentLogger } from '../log.ts';
 import { NodeMetrics } from '../metrics.ts';
 import type { RootConfig, RootWatcher } from '../root-config.ts';
-import { ANSWER_ERROR, dispatchQueries, idHex, negotiate, sendTl, unixTime } from '../rpc.ts';
+import { ANSWER_ERROR, decodeMessage, dispatchQueries, idHex, negotiate, sendTl, unixTime } from '../rpc.ts';
 import { ProxyAccounts } from './accounts.ts';
 import { newScore, type PoolWorker, pick, recordOutcome } from './pool.ts';
 import { ProxySettlement } from './settlement.ts';
@@ -148,6 +148,15 @@ const zeroTokens = (): TokensUsed => ({
   reasoning_tokens_used: 0n,
   total_tokens_used: 0n,
 });
+
+/**
+ * Refuses a handshake query: answered as a query error, and the connection goes right after (the reference closes
+ * on a failed handshake).
+ */
+function handshakeFailed(conn: Connection, msg: string): never {
+  setTimeout(() => conn.close(new ProtocolError('HANDSHAKE_FAILED', msg)), 50).unref();
+  throw new ProtocolError('HANDSHAKE_FAILED', msg);
+}
 
 export class ProxyNode {
   readonly stats = {
@@ -336,11 +345,7 @@ export class ProxyNode {
     const id = this.nextId++;
     this.stats.workersAccepted++;
     let link: WorkerLink | undefined;
-    const fail = (msg: string): never => {
-      // Answered as a query error; the connection goes right after (the reference closes on a failed handshake).
-      setTimeout(() => conn.close(new ProtocolError('HANDSHAKE_FAILED', msg)), 50).unref();
-      throw new ProtocolError('HANDSHAKE_FAILED', msg);
-    };
+    const fail = (msg: string): never => handshakeFailed(conn, msg);
     const conn: Connection = new Connection(sock, {
       role: 'acceptor',
       name: `worker#${id}`,
@@ -454,13 +459,8 @@ export class ProxyNode {
   }
 
   private onWorkerMessage(w: WorkerLink, data: Uint8Array): void {
-    let m: ReturnType<typeof decodeTl>;
-    try {
-      m = decodeTl(data);
-    } catch (err) {
-      w.conn.close(err instanceof CocoonError ? err : new ProtocolError('PROTOVIOLATION', String(err)));
-      return;
-    }
+    const m = decodeMessage(w.conn, data);
+    if (!m) return;
     switch (m._) {
       case 'proxy.queryAnswerEx':
       case 'proxy.queryAnswerPartEx':
@@ -497,10 +497,7 @@ export class ProxyNode {
     const id = this.nextId++;
     this.stats.clientsAccepted++;
     let link: ClientLink | undefined;
-    const fail = (msg: string): never => {
-      setTimeout(() => conn.close(new ProtocolError('HANDSHAKE_FAILED', msg)), 50).unref();
-      throw new ProtocolError('HANDSHAKE_FAILED', msg);
-    };
+    const fail = (msg: string): never => handshakeFailed(conn, msg);
     // With the chain, the secret hash is the one the client set on its contract (read afresh); without, the
     // configured one or the reference's fake-TON default.
     const secretHash = async (c: ClientLink): Promise<Uint8Array | undefined> => {
@@ -604,13 +601,8 @@ export class ProxyNode {
           conn.close(new ProtocolError('PROTOVIOLATION', 'message before authorisation'));
           return;
         }
-        let m: ReturnType<typeof decodeTl>;
-        try {
-          m = decodeTl(data);
-        } catch (err) {
-          conn.close(err instanceof CocoonError ? err : new ProtocolError('PROTOVIOLATION', String(err)));
-          return;
-        }
+        const m = decodeMessage(conn, data);
+        if (!m) return;
         if (m._ !== 'client.runQueryEx') {
           conn.close(new ProtocolError('PROTOVIOLATION', `unexpected message ${m._} from a client`));
           return;

@@ -15,8 +15,7 @@ import type { InferenceEngine } from '../../openai/engine.ts';
 import type { AdjustedTokens } from '../../pricing/tokens.ts';
 import type { Store } from '../../store/store.ts';
 import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
-import { decodeTl } from '../../tl/cocoon.ts';
-import { childScAddress, proxyScAddress } from '../addresses.ts';
+import { childScAddress } from '../addresses.ts';
 import type { ChainAgent } from '../chain-agent.ts';
 import { serveDashboard } from '../dashboard.ts';
 import { hasToken, sendJson, serveMetrics, serveStats } from '../http-util.ts';
@@ -24,9 +23,9 @@ import { type NodeIdentity, verifierFor } from '../identity.ts';
 import { type Logger, shortId, silentLogger } from '../log.ts';
 import { NodeMetrics } from '../metrics.ts';
 import { type HeldPayment, PaymentTracker } from '../payments.ts';
-import { ProxyLinks, type ProxySession } from '../proxy-link.ts';
+import { checkProxyParams, ProxyLinks, type ProxySession } from '../proxy-link.ts';
 import type { RootWatcher } from '../root-config.ts';
-import { call, PROTO_MAX, PROTO_MIN, sendTl } from '../rpc.ts';
+import { call, decodeMessage, PROTO_MAX, PROTO_MIN, sendTl } from '../rpc.ts';
 import { WorkerQueries } from './query.ts';
 
 export interface WorkerNodeOptions {
@@ -255,22 +254,8 @@ export class WorkerNode {
       },
     });
     const p = r.params;
-    if (p.is_test !== root.params.isTest)
-      throw new ProtocolError('HANDSHAKE_FAILED', 'test/production mismatch');
-    if ((p.proto_version ?? 0) < PROTO_MIN || (p.proto_version ?? 0) > PROTO_MAX) {
-      throw new ProtocolError('HANDSHAKE_FAILED', `proxy chose protocol ${p.proto_version}`);
-    }
-    if (!Buffer.from(p.proxy_public_key).equals(Buffer.from(peer.publicKey))) {
-      throw new ProtocolError('HANDSHAKE_FAILED', 'the proxy signs with another key than its certificate');
-    }
     // Both contract addresses are derived here and must match what the proxy says (when derivable).
-    const proxySc = proxyScAddress(root, p.proxy_owner_address, p.proxy_public_key);
-    if (proxySc !== p.proxy_sc_address) {
-      throw new ProtocolError(
-        'HANDSHAKE_FAILED',
-        `proxy contract ${p.proxy_sc_address}, expected ${proxySc}`,
-      );
-    }
+    const proxySc = checkProxyParams(p, peer, root);
     const workerSc = childScAddress('worker', root, proxySc, this.opts.ownerAddress, p.proxy_public_key);
     if (workerSc && this.opts.chain) {
       this.deployers.set(workerSc, {
@@ -392,13 +377,8 @@ export class WorkerNode {
   }
 
   private onMessage(s: WorkerSession, data: Uint8Array): void {
-    let m: ReturnType<typeof decodeTl>;
-    try {
-      m = decodeTl(data);
-    } catch (err) {
-      s.conn.close(new ProtocolError('PROTOVIOLATION', `bad message: ${String(err)}`));
-      return;
-    }
+    const m = decodeMessage(s.conn, data);
+    if (!m) return;
     if (m._ === 'proxy.runQueryEx') {
       void this.serve(s, m);
     } else if (m._ === 'proxy.workerRequestPayment') {
