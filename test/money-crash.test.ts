@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,12 +15,12 @@ import { Address } from '@ton/core';
 import OpenAI from 'openai';
 import { openClient } from '../src/chain/client.ts';
 import { ClientContract } from '../src/chain/client-contract.ts';
-import { compileContract } from '../src/chain/compile.ts';
 import { Devnet } from '../src/chain/devnet.ts';
 import { ProxyContract } from '../src/chain/proxy.ts';
 import { WorkerContract } from '../src/chain/worker.ts';
 import { localRoot, localWallet } from '../src/node/local-chain.ts';
 import { FAKE_TDX_IMAGE_HASH } from '../src/tee/fake-tdx.ts';
+import { freePort, writeRootConfig } from './support/local-root.ts';
 import { startTestEngine } from './support/openai-server.ts';
 
 const bin = new URL('../bin/cocoon.js', import.meta.url).pathname;
@@ -50,21 +49,12 @@ function start(args: string[], ready: RegExp): Promise<ChildProcess> {
   });
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 const json = async <T>(url: string): Promise<T> => (await (await fetch(url)).json()) as T;
 
 test('kill -9 of the proxy under load: after a restart on its store, proxy, client and worker agree to the token', async () => {
   const engine = await startTestEngine();
   try {
-    const [codes, wp, cp, ps, ws, api] = await Promise.all([
-      Promise.all([compileContract('proxy'), compileContract('worker'), compileContract('client')]),
+    const [wp, cp, ps, ws, api] = await Promise.all([
       freePort(),
       freePort(),
       freePort(),
@@ -72,19 +62,13 @@ test('kill -9 of the proxy under load: after a restart on its store, proxy, clie
       freePort(),
     ]);
     const rootFile = join(dir, 'root.json');
-    writeFileSync(
-      rootFile,
-      JSON.stringify({
-        proxies: [{ workers: `127.0.0.1:${wp}`, clients: `127.0.0.1:${cp}` }],
-        proxy_hashes: [FAKE_TDX_IMAGE_HASH],
-        worker_hashes: [FAKE_TDX_IMAGE_HASH],
-        model_hashes: [createHash('sha256').update('test-model').digest('hex')],
-        proxy_sc_code: codes[0].toBoc().toString('hex'),
-        worker_sc_code: codes[1].toBoc().toString('hex'),
-        client_sc_code: codes[2].toBoc().toString('hex'),
-        root_address: `0:${'ab'.repeat(32)}`,
-      }),
-    );
+    const clients = `127.0.0.1:${cp}`;
+    await writeRootConfig(rootFile, {
+      workers: `127.0.0.1:${wp}`,
+      clients,
+      model: 'test-model',
+      rootAddress: `0:${'ab'.repeat(32)}`,
+    });
     const common = ['--root-config', rootFile, '--tee', 'fake_tdx', '--peer-policy', 'fake_tdx'];
     const proxyArgs = [
       'proxy',
@@ -346,8 +330,7 @@ test('kill -9 of the worker and of the client under load: after their restarts, 
   const engine = await startTestEngine();
   const sub = join(dir, 'nodes');
   try {
-    const [codes, wp, cp, ps, ws, api] = await Promise.all([
-      Promise.all([compileContract('proxy'), compileContract('worker'), compileContract('client')]),
+    const [wp, cp, ps, ws, api] = await Promise.all([
       freePort(),
       freePort(),
       freePort(),
@@ -355,19 +338,13 @@ test('kill -9 of the worker and of the client under load: after their restarts, 
       freePort(),
     ]);
     const rootFile = join(dir, 'root-nodes.json');
-    writeFileSync(
-      rootFile,
-      JSON.stringify({
-        proxies: [{ workers: `127.0.0.1:${wp}`, clients: `127.0.0.1:${cp}` }],
-        proxy_hashes: [FAKE_TDX_IMAGE_HASH],
-        worker_hashes: [FAKE_TDX_IMAGE_HASH],
-        model_hashes: [createHash('sha256').update('test-model').digest('hex')],
-        proxy_sc_code: codes[0].toBoc().toString('hex'),
-        worker_sc_code: codes[1].toBoc().toString('hex'),
-        client_sc_code: codes[2].toBoc().toString('hex'),
-        root_address: `0:${'cd'.repeat(32)}`,
-      }),
-    );
+    const clients = `127.0.0.1:${cp}`;
+    await writeRootConfig(rootFile, {
+      workers: `127.0.0.1:${wp}`,
+      clients,
+      model: 'test-model',
+      rootAddress: `0:${'cd'.repeat(32)}`,
+    });
     const common = ['--root-config', rootFile, '--tee', 'fake_tdx', '--peer-policy', 'fake_tdx'];
     await start(
       [

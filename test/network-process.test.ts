@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { FAKE_TDX_IMAGE_HASH } from '../src/tee/fake-tdx.ts';
+import { freePort } from './support/local-root.ts';
 import { startTestEngine } from './support/openai-server.ts';
 
 const bin = new URL('../bin/cocoon.js', import.meta.url).pathname;
@@ -72,14 +72,6 @@ function run(args: string[]): Proc {
       });
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 describe('runners as processes', () => {
