@@ -128,3 +128,35 @@ test('payments arriving together are taken in order: the held amount ends at the
   assert.deepEqual(results, ['new', 'new', 'new', 'new']);
   assert.equal(t.tokens, 40n);
 });
+
+test('a burst of payments costs a few synced writes, not one each, and the store ends at the newest', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cocoon-pay-'));
+  const store = Store.open(join(dir, 'store'));
+  try {
+    const t = new PaymentTracker({
+      kind: 'worker',
+      proxyPublicKey: ed25519Raw(proxyKey),
+      contract: mine,
+      store,
+      key: 'p',
+    });
+    const msgs = await Promise.all(Array.from({ length: 200 }, (_, i) => signedFor(BigInt(i + 1))));
+    const results = await Promise.all(msgs.map((m) => t.accept(m)));
+    assert.ok(results.every((r) => r === 'new'));
+    assert.equal(t.tokens, 200n);
+    assert.ok(t.accepted <= 3, `${t.accepted} writes for 200 payments`);
+    // A lower one after a higher one that was checked (even if not yet written) is a rollback.
+    await assert.rejects(t.accept(msgs[10]!), { code: 'PAYMENT_LOWER' });
+    const again = new PaymentTracker({
+      kind: 'worker',
+      proxyPublicKey: ed25519Raw(proxyKey),
+      contract: mine,
+      store,
+      key: 'p',
+    });
+    assert.equal(again.tokens, 200n, 'the newest amount is what the store kept');
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -115,37 +115,57 @@ export class PaymentTracker {
 
   /**
    * Accepts a payment message: `new` when it raised the held amount, `same` for the held amount again (a replay
-   * changes nothing), `empty` for none. Persists a new one before returning.
+   * changes nothing), `empty` for none. Resolves once the amount it carries (or a higher one) is persisted.
+   *
+   * Messages are checked as they arrive, in arrival order, against the newest one seen; under load they arrive
+   * faster than synced writes complete, so while one write is under way the messages behind it are not queued
+   * for writes of their own: the next write persists only the newest of them, and all of them resolve with it.
    */
-  accept(p: TlTypes['proxy.SignedPayment']): Promise<'new' | 'same' | 'empty'> {
-    // One at a time, in arrival order: each compares with what the previous one left.
-    const next = this.queue.then(() => this.acceptNow(p));
-    this.queue = next.catch(() => {});
-    return next;
-  }
-
-  private queue: Promise<unknown> = Promise.resolve();
-
-  private async acceptNow(p: TlTypes['proxy.SignedPayment']): Promise<'new' | 'same' | 'empty'> {
+  async accept(p: TlTypes['proxy.SignedPayment']): Promise<'new' | 'same' | 'empty'> {
     if (p._ === 'proxy.signedPaymentEmpty') return 'empty';
     if (!this.contract) {
       throw new PaymentError('PAYMENT_FOREIGN', 'a signed payment where the network has no contract for it');
     }
     const { tokens, queryId } = checkPayment(p.data, this.proxyKey, this.opts.kind, this.contract);
-    const held = this.tokens;
-    if (tokens < held) {
+    const seen = this.newest?.tokens ?? this.tokens;
+    if (tokens < seen) {
       throw new PaymentError(
         'PAYMENT_LOWER',
-        `the proxy signed ${tokens} tokens after ${held}: its state went back (rollback or clone)`,
+        `the proxy signed ${tokens} tokens after ${seen}: its state went back (rollback or clone)`,
       );
     }
-    if (tokens === held && this.latest) return 'same';
-    const next: HeldPayment = { tokens, boc: Uint8Array.from(p.data), queryId };
+    if (tokens === seen && (this.newest ?? this.latest)) {
+      await this.persisted(tokens);
+      return 'same';
+    }
+    this.newest = { tokens, boc: Uint8Array.from(p.data), queryId };
+    await this.persisted(tokens);
+    return 'new';
+  }
+
+  /** The newest checked message, persisted or not yet. */
+  private newest: HeldPayment | undefined;
+  private writing: Promise<void> | undefined;
+
+  /** Resolves once `latest` covers `tokens`; runs the single write loop when none is running. */
+  private async persisted(tokens: bigint): Promise<void> {
+    while (!(this.latest && this.latest.tokens >= tokens)) {
+      if (!this.writing) {
+        this.writing = this.writeNewest().finally(() => {
+          this.writing = undefined;
+        });
+      }
+      await this.writing;
+    }
+  }
+
+  private async writeNewest(): Promise<void> {
+    const next = this.newest;
+    if (!next || (this.latest && next.tokens <= this.latest.tokens)) return;
     await this.opts.store?.transaction((tx) =>
       tx.put(this.opts.key, { ...next, boc: Buffer.from(next.boc).toString('base64') }),
     );
     this.latest = next;
     this.accepted++;
-    return 'new';
   }
 }
