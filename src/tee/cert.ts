@@ -25,6 +25,8 @@ export const OID_TDX_USER_CLAIMS = '1.3.6.1.4.1.12345.2';
 export const MAX_QUOTE_EXTENSION = 32 * 1024;
 /** Certificate lifetime, as the reference: one day, refreshed hourly. */
 export const DEFAULT_CERT_VALIDITY_S = 86_400;
+/** How far apart two nodes' clocks may be before a fresh certificate is refused as not yet valid. */
+export const MAX_CLOCK_SKEW_S = 300;
 
 /** The critical extensions an RA-TLS certificate may carry; any other critical one is refused. */
 const KNOWN_CRITICAL = new Set([
@@ -183,7 +185,7 @@ export interface RatlsCertInfo {
 
 /**
  * Parses and checks a peer's RA-TLS certificate: self-signed by its own Ed25519 key, inside its validity window
- * at `now`, no critical extension other than the known ones, quote no larger than 32 KiB. Throws
+ * at `now` give or take {@link MAX_CLOCK_SKEW_S}, no critical extension other than the known ones, quote no larger than 32 KiB. Throws
  * `CERT_INVALID` or `CERT_EXPIRED`.
  *
  * @example
@@ -208,8 +210,18 @@ export function parseRatlsCertificate(der: Uint8Array, opts: { now: Date }): Rat
   }
   const notBefore = new Date(Date.parse(cert.validFrom));
   const notAfter = new Date(Date.parse(cert.validTo));
+  // Peers' clocks drift apart: a certificate made a moment ago by a node whose clock runs ahead is not refused
+  // as "not yet valid" unless the clocks differ by more than MAX_CLOCK_SKEW_S.
   const t = opts.now.getTime();
-  if (!(t >= notBefore.getTime() && t <= notAfter.getTime())) {
+  const skew = MAX_CLOCK_SKEW_S * 1000;
+  if (t + skew < notBefore.getTime()) {
+    throw attestationError(
+      'CERT_EXPIRED',
+      `not valid before ${notBefore.toISOString()}, and this node's clock says ${opts.now.toISOString()}: ` +
+        `the two clocks differ by more than ${MAX_CLOCK_SKEW_S} s`,
+    );
+  }
+  if (t - skew > notAfter.getTime()) {
     throw attestationError('CERT_EXPIRED', `valid ${cert.validFrom} .. ${cert.validTo}`);
   }
   let exts: ReturnType<typeof certExtensions>;
