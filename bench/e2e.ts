@@ -1,13 +1,16 @@
-// What the three hops cost: the same streaming load sent to a fast backend directly and through
+// What the three hops cost: the same streaming load sent to a fast backend directly, through nginx as a TLS
+// reverse proxy (the floor for one more hop over TLS, when Debian's nginx is installed), and through
 // client → proxy → worker, each node its own process (`cocoon proxy|worker|client` on a JSON root config, fake
-// TDX, real RA-TLS), measured in one run on one machine. Reports first-byte and full-response latency at
-// concurrency 1 and 64 and requests per second, and the added latency of the chain over direct.
+// TDX, real RA-TLS), measured in one run on one machine by one load generator. Reports first-byte and
+// full-response latency at concurrency 1 and 64 and requests per second, the added latency over direct, and
+// (with `detail`) the latency distributions and a throughput sweep over concurrency for the charts.
 // COCOON_BENCH_PROFILE=DIR writes a CPU profile of every process into DIR.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +18,7 @@ import { createInterface } from 'node:readline';
 import type { Benchmark } from '../src/cli/commands/bench.ts';
 import { FAKE_TDX_IMAGE_HASH } from '../src/tee/fake-tdx.ts';
 import { BENCH_MODEL } from './fixed-backend.ts';
+import { findNginx, type Nginx, startNginx } from './nginx.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -56,16 +60,30 @@ interface Sample {
   totalMs: number;
 }
 
+/** Where the load goes: plain HTTP, or HTTPS trusting `ca`. */
+interface Target {
+  url: URL;
+  ca?: Buffer;
+}
+
+type AnyAgent = Agent | HttpsAgent;
+
+function agentFor(t: Target, concurrency: number): AnyAgent {
+  return t.ca
+    ? new HttpsAgent({ keepAlive: true, maxSockets: concurrency, ca: t.ca })
+    : new Agent({ keepAlive: true, maxSockets: concurrency });
+}
+
 /** One streaming chat completion; times to the first body byte and to the end. */
-function once(agent: Agent, url: URL, body: string): Promise<Sample> {
+function once(agent: AnyAgent, t: Target, body: string): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     let first = 0;
-    const req = request(
-      url,
+    const req = (t.ca ? httpsRequest : request)(
+      t.url,
       {
         method: 'POST',
-        agent,
+        agent: agent as Agent,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
       },
       (res) => {
@@ -88,11 +106,11 @@ function once(agent: Agent, url: URL, body: string): Promise<Sample> {
 
 /** `concurrency` loops sending requests until `total` are done; returns samples and requests per second. */
 async function load(
-  url: URL,
+  url: Target,
   concurrency: number,
   total: number,
 ): Promise<{ samples: Sample[]; rps: number }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const agent = agentFor(url, concurrency);
   const body = JSON.stringify({
     model: BENCH_MODEL,
     messages: [{ role: 'user', content: 'Say something.' }],
@@ -124,6 +142,14 @@ function pct(xs: number[], p: number): number {
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
+/** Full-response latency at every whole percentile, 0 to 100: the distribution, for a CDF chart. */
+function quantiles(samples: Sample[]): number[] {
+  const s = samples.map((x) => x.totalMs).sort((a, b) => a - b);
+  return Array.from({ length: 101 }, (_, p) =>
+    r2(s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))]!),
+  );
+}
+
 function summary(s: { samples: Sample[]; rps: number }) {
   const fb = s.samples.map((x) => x.firstByteMs);
   const tot = s.samples.map((x) => x.totalMs);
@@ -138,10 +164,11 @@ function summary(s: { samples: Sample[]; rps: number }) {
 
 export const e2eBench: Benchmark = {
   summary: 'added latency and throughput of client → proxy → worker over a direct backend',
-  async run({ quick }) {
+  async run({ quick, detail }) {
     const tokens = 200;
     const dir = mkdtempSync(join(tmpdir(), 'cocoon-bench-e2e-'));
     const children: ChildProcess[] = [];
+    let nginxProc: Nginx | undefined;
     try {
       const backend = await start(['bench/fixed-backend-main.ts', '0', String(tokens)], /listening (\d+)/);
       children.push(backend.child);
@@ -199,22 +226,42 @@ export const e2eBench: Benchmark = {
         /client: connected to proxy/,
       );
       children.push(client.child);
-      const direct = new URL(`${backendUrl}/v1/chat/completions`);
-      const chain = new URL(`http://127.0.0.1:${apiPort}/v1/chat/completions`);
+      const direct: Target = { url: new URL(`${backendUrl}/v1/chat/completions`) };
+      const chain: Target = { url: new URL(`http://127.0.0.1:${apiPort}/v1/chat/completions`) };
+      let nginx: Target | undefined;
+      let nginxSkipped: string | undefined;
+      if (findNginx()) {
+        nginxProc = await startNginx(join(dir, 'nginx'), Number(backend.match), await freePort());
+        nginx = { url: new URL(`${nginxProc.url}/v1/chat/completions`), ca: nginxProc.ca };
+      } else nginxSkipped = 'nginx is not installed (apt-get install -y nginx-light)';
       const n1 = quick ? 50 : 400;
       const n64 = quick ? 640 : 6400;
-      // Direct and chain alternate in halves so drift of a shared machine hits both alike.
-      const run = async (url: URL, c: number, n: number) => {
-        const a = await load(url, c, n / 2);
-        const b = await load(url, c, n / 2);
-        return { samples: [...a.samples, ...b.samples], rps: (a.rps + b.rps) / 2 };
+      // The paths alternate in halves so drift of a shared machine hits them alike.
+      const run = async (c: number, n: number) => {
+        const paths: [string, Target][] = [
+          ['direct', direct],
+          ['chain', chain],
+        ];
+        if (nginx) paths.splice(1, 0, ['nginx', nginx]);
+        const out: Record<string, { samples: Sample[]; rps: number }> = {};
+        for (let half = 0; half < 2; half++)
+          for (const [name, t] of paths) {
+            const r = await load(t, c, n / 2);
+            const prev = out[name];
+            out[name] = prev ? { samples: [...prev.samples, ...r.samples], rps: (prev.rps + r.rps) / 2 } : r;
+          }
+        return out as Record<'direct' | 'chain', { samples: Sample[]; rps: number }> &
+          Partial<Record<'nginx', { samples: Sample[]; rps: number }>>;
       };
-      const d1 = await run(direct, 1, n1);
-      const c1 = await run(chain, 1, n1);
-      const d64 = await run(direct, 64, n64);
-      const c64 = await run(chain, 64, n64);
-      const s = { d1: summary(d1), c1: summary(c1), d64: summary(d64), c64: summary(c64) };
-      return {
+      const r1 = await run(1, n1);
+      const r64 = await run(64, n64);
+      const s = {
+        d1: summary(r1.direct),
+        c1: summary(r1.chain),
+        d64: summary(r64.direct),
+        c64: summary(r64.chain),
+      };
+      const out: Record<string, unknown> = {
         tokens_per_answer: tokens,
         added_p50_ms_c1: r2(s.c1.full_p50_ms - s.d1.full_p50_ms),
         added_first_byte_p50_ms_c1: r2(s.c1.first_byte_p50_ms - s.d1.first_byte_p50_ms),
@@ -226,10 +273,40 @@ export const e2eBench: Benchmark = {
         goals: { added_p50_ms_c1: 1.5, added_p99_ms_c64: 10, throughput_ratio: 0.5 },
         direct: { c1: s.d1, c64: s.d64 },
         chain: { c1: s.c1, c64: s.c64 },
-        setup:
-          'backend, proxy, worker and client each in its own process; fake TDX over real RA-TLS; streaming SSE',
       };
+      if (r1.nginx && r64.nginx) {
+        const n1s = summary(r1.nginx);
+        const n64s = summary(r64.nginx);
+        out.nginx = { c1: n1s, c64: n64s };
+        out.nginx_added_p50_ms_c1 = r2(n1s.full_p50_ms - s.d1.full_p50_ms);
+        out.nginx_added_p99_ms_c64 = r2(n64s.full_p99_ms - s.d64.full_p99_ms);
+        out.nginx_throughput_ratio = r2(n64s.rps / s.d64.rps);
+      } else out.nginx_skipped = nginxSkipped;
+      if (detail) {
+        const paths: [string, Target][] = [
+          ['direct', direct],
+          ['chain', chain],
+        ];
+        if (nginx) paths.push(['nginx', nginx]);
+        out.cdf_ms = {
+          c1: Object.fromEntries(paths.map(([n]) => [n, quantiles(r1[n as 'direct']!.samples)])),
+          c64: Object.fromEntries(paths.map(([n]) => [n, quantiles(r64[n as 'direct']!.samples)])),
+        };
+        const sweep: Record<string, number>[] = [];
+        for (const c of quick ? [1, 16, 64] : [1, 4, 16, 64, 256]) {
+          const row: Record<string, number> = { concurrency: c };
+          const n = Math.min(4000, Math.max(quick ? 100 : 300, c * (quick ? 8 : 30)));
+          for (const [name, t] of paths) row[`${name}_rps`] = Math.round((await load(t, c, n)).rps);
+          sweep.push(row);
+        }
+        out.sweep = sweep;
+      }
+      out.setup =
+        'backend, proxy, worker and client each in its own process; fake TDX over real RA-TLS; streaming SSE; ' +
+        'nginx: TLS 1.3 reverse proxy, unbuffered, keep-alive upstream; one load generator for all paths';
+      return out;
     } finally {
+      await nginxProc?.close();
       for (const c of children) c.kill(process.env.COCOON_BENCH_PROFILE ? 'SIGINT' : 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Benchmark } from '../src/cli/commands/bench.ts';
 import { checkPow, solvePowDetailed } from '../src/net/pow.ts';
@@ -21,6 +22,20 @@ function createHashRate(ms: number): number {
   return tries / (elapsed / 1000);
 }
 
+/**
+ * The hardware floor: OpenSSL's own SHA-256 rate on one core for a 24-byte message (salt ‖ nonce, one block),
+ * from `openssl speed`; undefined when the openssl CLI is missing.
+ */
+function opensslRate(): number | undefined {
+  const r = spawnSync('openssl', ['speed', '-mr', '-seconds', '1', '-bytes', '24', 'sha256'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  // "+R:<count>:sha256:<seconds>"
+  const m = /^\+R:(\d+):sha256:([\d.]+)$/m.exec(`${r.stdout}${r.stderr}`);
+  return m ? Number(m[1]) / Number(m[2]) : undefined;
+}
+
 function round(n: number): number {
   return Math.round(n * 10) / 10;
 }
@@ -31,6 +46,7 @@ export const powBench: Benchmark = {
   async run({ quick }) {
     const runs = quick ? 3 : 15;
     const baseline = createHashRate(300);
+    const openssl = opensslRate();
     const ms: number[] = [];
     let tries = 0;
     let threads = 0;
@@ -47,7 +63,7 @@ export const powBench: Benchmark = {
     const sorted = [...ms].sort((a, b) => a - b);
     const mid = sorted.length >> 1;
     const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-    return {
+    const out: Record<string, unknown> = {
       bits: BITS,
       runs,
       median_ms: round(median),
@@ -55,6 +71,17 @@ export const powBench: Benchmark = {
       hashes_per_s: Math.round(tries / (total / 1000)),
       threads,
       baseline_createhash_hashes_per_s: Math.round(baseline),
+      goal_median_ms: 250,
     };
+    if (openssl) {
+      // A solve hashes 2^bits nonces on average, spread over the solver's threads.
+      const floorMs = (2 ** BITS / (openssl * Math.max(1, threads))) * 1000;
+      out.baseline_openssl_hashes_per_s_per_core = Math.round(openssl);
+      out.floor_mean_ms = round(floorMs);
+      out.mean_vs_floor = Math.round((total / runs / floorMs) * 100) / 100;
+      out.per_thread_vs_openssl =
+        Math.round((tries / (total / 1000) / Math.max(1, threads) / openssl) * 100) / 100;
+    } else out.baseline_openssl_skipped = 'the openssl CLI is not installed';
+    return out;
   },
 };

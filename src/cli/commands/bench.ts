@@ -5,10 +5,11 @@ import type { Command } from '../main.ts';
 /** A benchmark: does real work and returns the figures it measured. */
 export interface Benchmark {
   summary: string;
-  run(opts: { quick: boolean }): Promise<Record<string, unknown>>;
+  /** `detail`: also the raw material for charts (distributions, sweeps), as `npm run bench` wants. */
+  run(opts: { quick: boolean; detail?: boolean }): Promise<Record<string, unknown>>;
 }
 
-const benchmarks: Record<string, () => Promise<Benchmark>> = {
+export const benchmarks: Record<string, () => Promise<Benchmark>> = {
   pow: async () => (await import('../../../bench/pow.ts')).powBench,
   tl: async () => (await import('../../../bench/tl.ts')).tlBench,
   attest: async () => (await import('../../../bench/attest.ts')).attestBench,
