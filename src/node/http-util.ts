@@ -44,25 +44,58 @@ export function hasToken(req: IncomingMessage, url: URL, token: string | undefin
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Reads a body of at most `limit` bytes within `timeoutMs`; undefined when too large, throws on timeout. */
-export async function readBody(
+/**
+ * Reads a body of at most `limit` bytes within `timeoutMs`; undefined when too large, throws on timeout. Neither
+ * destroys the request, so the caller can still answer (413, 408) on the same connection; it should answer with
+ * `connection: close`, since the rest of the body is left unread.
+ */
+export function readBody(
   req: IncomingMessage,
   limit: number,
   timeoutMs = 60_000,
 ): Promise<Buffer | undefined> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  const timer = setTimeout(() => req.destroy(new Error('request body not received in time')), timeoutMs);
-  try {
-    for await (const c of req as AsyncIterable<Buffer>) {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+      req.pause();
+    };
+    const onData = (c: Buffer) => {
       size += c.length;
-      if (size > limit) return undefined;
-      parts.push(c);
-    }
-  } finally {
-    clearTimeout(timer);
+      if (size > limit) {
+        done();
+        resolve(undefined);
+      } else parts.push(c);
+    };
+    const onEnd = () => {
+      done();
+      resolve(Buffer.concat(parts));
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(err);
+    };
+    const onClose = () => onError(new Error('the request was closed before its body ended'));
+    const timer = setTimeout(() => onError(new Error('request body not received in time')), timeoutMs);
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+/** The URL of a request, or undefined when its target is not a URL (e.g. `//[`): `new URL` would throw. */
+export function requestUrl(req: IncomingMessage, base: string): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', base);
+  } catch {
+    return undefined;
   }
-  return Buffer.concat(parts);
 }
 
 function escapeHtml(s: string): string {

@@ -198,7 +198,13 @@ export function parseRatlsCertificate(der: Uint8Array, opts: { now: Date }): Rat
   } catch (err) {
     throw attestationError('CERT_INVALID', 'not an X.509 certificate', err);
   }
-  const key = cert.publicKey;
+  let key: KeyObject;
+  try {
+    // OpenSSL parses the key only here: a SubjectPublicKeyInfo it cannot decode throws a plain Error.
+    key = cert.publicKey;
+  } catch (err) {
+    throw attestationError('CERT_INVALID', 'the public key cannot be decoded', err);
+  }
   if (key.asymmetricKeyType !== 'ed25519') {
     throw attestationError(
       'CERT_INVALID',

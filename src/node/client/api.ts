@@ -9,7 +9,7 @@ import { parseJsonStrict } from '../../openai/validate.ts';
 import { costsOf } from '../../pricing/tokens.ts';
 import { encodeTl } from '../../tl/cocoon.ts';
 import { type DashboardNodes, serveDashboard } from '../dashboard.ts';
-import { hasToken, readBody, sendJson, serveMetrics, serveStats, toJson } from '../http-util.ts';
+import { hasToken, readBody, requestUrl, sendJson, serveMetrics, serveStats, toJson } from '../http-util.ts';
 import { shortId } from '../log.ts';
 import { ANSWER_ERROR, unixTime } from '../rpc.ts';
 import type { ClientFinal, ClientNode, HttpResponseHead } from './client.ts';
@@ -33,7 +33,19 @@ export interface ClientApiOptions {
   dashboardNodes?: DashboardNodes;
   /** How long a request waits for a proxy connection before 502 (default 5 s). */
   proxyWaitMs?: number;
+  /**
+   * Time for a connection to send a request's complete headers (default 10 s; Node's own is 60 s): slower ones
+   * (slowloris) get 408 and are closed.
+   */
+  headersTimeoutMs?: number;
+  /** Time for a request body to arrive once the headers are in (default 60 s): later, 408 and the connection closes. */
+  bodyTimeoutMs?: number;
 }
+
+/** Default of {@link ClientApiOptions.headersTimeoutMs}. */
+export const API_HEADERS_TIMEOUT_MS = 10_000;
+/** Default of {@link ClientApiOptions.bodyTimeoutMs}. */
+export const API_BODY_TIMEOUT_MS = 60_000;
 
 const CORS = {
   'access-control-allow-origin': '*',
@@ -82,10 +94,19 @@ function errorBody(message: string, shape: ApiErrorShape, cocoonCode?: number): 
   };
 }
 
-function fail(res: ServerResponse, status: number, message: string, type = 'invalid_request_error'): void {
+function fail(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  type = 'invalid_request_error',
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) return void res.end();
-  sendJson(res, status, { error: { message, type, param: null, code: null } }, CORS);
+  sendJson(res, status, { error: { message, type, param: null, code: null } }, { ...CORS, ...headers });
 }
+
+// After a body is refused unread, the connection cannot carry another request: Node closes it once this is sent.
+const CLOSE = { connection: 'close' };
 
 const secs = (t: number) => t.toFixed(6);
 
@@ -229,6 +250,8 @@ export function clientApi(opts: ClientApiOptions): Server {
     defaultTimeoutS: opts.defaultTimeoutS ?? 120,
   };
   const debugLog = new Map<string, unknown>();
+  const headersTimeoutMs = opts.headersTimeoutMs ?? API_HEADERS_TIMEOUT_MS;
+  const bodyTimeoutMs = opts.bodyTimeoutMs ?? API_BODY_TIMEOUT_MS;
 
   async function models(res: ServerResponse): Promise<void> {
     const types = await node.workerTypes(opts.proxyWaitMs ?? 5000);
@@ -287,11 +310,12 @@ export function clientApi(opts: ClientApiOptions): Server {
         'request ended',
       );
     });
-    const raw = await readBody(req, opts.maxBodyBytes ?? 16 * 1024 * 1024).catch(() => null);
-    if (raw === null) return fail(res, 408, 'the request body did not arrive in time');
-    if (raw === undefined) return fail(res, 413, 'the request body is too large');
+    const raw = await readBody(req, opts.maxBodyBytes ?? 16 * 1024 * 1024, bodyTimeoutMs).catch(() => null);
+    if (raw === null) return fail(res, 408, 'the request body did not arrive in time', undefined, CLOSE);
+    if (raw === undefined) return fail(res, 413, 'the request body is too large', undefined, CLOSE);
     let body: Record<string, unknown>;
     let ext: ReturnType<typeof readExtensions>;
+    let payload: Buffer;
     try {
       const v = parseJsonStrict(raw.toString('utf8'));
       if (typeof v !== 'object' || v === null || Array.isArray(v))
@@ -300,10 +324,15 @@ export function clientApi(opts: ClientApiOptions): Server {
       if (typeof body.model !== 'string' || body.model === '')
         throw new TypeError('model must be a non-empty string');
       ext = readExtensions(body, o);
+      // JSON.stringify recurses: a body nested deeper than the stack allows is the app's mistake, not a 502.
+      payload = Buffer.from(JSON.stringify(body));
     } catch (err) {
-      return fail(res, 400, (err as Error).message);
+      return fail(
+        res,
+        400,
+        err instanceof RangeError ? 'the body is nested too deeply' : (err as Error).message,
+      );
     }
-    const payload = Buffer.from(JSON.stringify(body));
     const query = encodeTl({
       _: 'http.request',
       method: 'POST',
@@ -477,8 +506,16 @@ export function clientApi(opts: ClientApiOptions): Server {
     });
   }
 
-  return createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://client');
+  const serverOpts = {
+    headersTimeout: headersTimeoutMs,
+    // A backstop for what no handler reads (a body sent to a GET): our own 408 above comes first.
+    requestTimeout: headersTimeoutMs + bodyTimeoutMs + 1000,
+    // Node checks these timeouts only this often (default 30 s, which would triple a 10 s headers timeout).
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
+  };
+  return createServer(serverOpts, (req, res) => {
+    const url = requestUrl(req, 'http://client');
+    if (!url) return fail(res, 400, 'the request target is not a valid URL');
     if (req.method === 'OPTIONS') {
       res.writeHead(200, CORS);
       res.end();

@@ -18,7 +18,7 @@ import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
 import { childScAddress } from '../addresses.ts';
 import type { ChainAgent } from '../chain-agent.ts';
 import { serveDashboard } from '../dashboard.ts';
-import { hasToken, sendJson, serveMetrics, serveStats } from '../http-util.ts';
+import { hasToken, requestUrl, sendJson, serveMetrics, serveStats } from '../http-util.ts';
 import { type NodeIdentity, verifierFor } from '../identity.ts';
 import { type Logger, shortId, silentLogger } from '../log.ts';
 import { NodeMetrics } from '../metrics.ts';
@@ -483,7 +483,11 @@ export class WorkerNode {
 
   private async serveHttp(port: number): Promise<void> {
     this.http = createServer((req, res) => {
-      const url = new URL(req.url ?? '/', 'http://worker');
+      const url = requestUrl(req, 'http://worker');
+      if (!url)
+        return sendJson(res, 400, {
+          error: { message: 'bad request target', type: 'invalid_request_error' },
+        });
       if (serveMetrics(req, res, url, { accessToken: this.opts.accessToken, metrics: this.metrics })) return;
       if (
         serveDashboard(req, res, url, { accessToken: this.opts.accessToken, nodes: () => ({ worker: '' }) })

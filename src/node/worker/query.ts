@@ -118,7 +118,12 @@ export class WorkerQueries {
       if (req._ !== 'http.request')
         return fail(TonErrorCode.protoviolation, 'the query is not an http.request');
       if (req.method !== 'POST') return fail(TonErrorCode.failure, `unsupported method ${req.method}`);
-      const path = new URL(req.url, 'http://worker').pathname;
+      let path: string;
+      try {
+        path = new URL(req.url, 'http://worker').pathname;
+      } catch {
+        return answerStatus(400, `the request target ${JSON.stringify(req.url.slice(0, 100))} is not a URL`);
+      }
       let body: Record<string, unknown>;
       try {
         body = validateRequest(path, Buffer.from(req.payload).toString('utf8'));
