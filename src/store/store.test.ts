@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -67,4 +67,46 @@ test('kill -9 right after a commit resolves loses nothing that was acknowledged'
   assert.ok(n >= BigInt(acked), `the store has ${n}, ${acked} were acknowledged`);
   assert.deepEqual(s.get(`k${n}`), { i: Number(n) });
   await s.close();
+});
+
+test('a full disk: the commit fails with STORE_WRITE and the reason, nothing of it lands, and with space back writes work again', async (t) => {
+  const disk = join(dir, 'tiny');
+  mkdirSync(disk);
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk], { encoding: 'utf8' });
+  if (m.status !== 0) return t.skip(`cannot mount a tmpfs here: ${m.stderr.trim()}`);
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const store = Store.open(join(disk, 'db'));
+    await store.transaction((tx) => tx.put('a', { n: 1n }));
+    const fd = openSync(join(disk, 'filler'), 'w');
+    for (const size of [64 * 1024, 4096, 1]) {
+      try {
+        for (;;) writeSync(fd, Buffer.alloc(size));
+      } catch {}
+    }
+    closeSync(fd);
+    await assert.rejects(
+      store.transaction((tx) => {
+        tx.put('a', { n: 2n });
+        tx.put('b', 'x'.repeat(20_000));
+      }),
+      (err: Error & { code?: string }) =>
+        err.code === 'STORE_WRITE' && /No space left on device/.test(err.message),
+    );
+    assert.deepEqual(store.get('a'), { n: 1n }, 'the failed transaction left nothing');
+    assert.equal(store.get('b'), undefined);
+    rmSync(join(disk, 'filler'));
+    await store.transaction((tx) => tx.put('a', { n: 3n }));
+    await store.close();
+    const again = Store.open(join(disk, 'db'));
+    assert.deepEqual(again.get('a'), { n: 3n });
+    await again.close();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(unhandled, [], 'no promise of the failed commit went unobserved');
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    spawnSync('umount', ['-l', disk]);
+  }
 });

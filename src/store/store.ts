@@ -83,21 +83,44 @@ export class Store {
       },
     });
     if (writes.length === 0) return;
+    const done = this.db.transaction(() => {
+      for (const [key, value] of writes) {
+        if (value === undefined) this.db.removeSync(key);
+        else this.db.putSync(key, value);
+      }
+    });
     try {
-      await this.db.transaction(() => {
-        for (const [key, value] of writes) {
-          if (value === undefined) this.db.removeSync(key);
-          else this.db.putSync(key, value);
-        }
-      });
+      await done;
+      this.lastCommitFailed = false;
     } catch (err) {
-      throw new StoreError('STORE_WRITE', `the store could not commit: ${(err as Error).message}`, {
-        cause: err,
+      this.lastCommitFailed = true;
+      // When a commit fails, lmdb rejects its shared commit promise too (it exists only once the commit ran);
+      // observed here, so that a full disk is this call's StoreError, not an unhandled rejection ending the process.
+      this.root.committed.then(undefined, () => {});
+      // lmdb attaches the real cause as a second promise, `commitError`: its reason (e.g. ENOSPC) is what the
+      // caller needs to read.
+      const detail = (err as { commitError?: Promise<unknown> }).commitError;
+      let cause: unknown = err;
+      if (detail instanceof Promise)
+        cause = await detail.then(
+          () => err,
+          (e: unknown) => e,
+        );
+      throw new StoreError('STORE_WRITE', `the store could not commit: ${(cause as Error).message}`, {
+        cause,
       });
     }
   }
 
+  private lastCommitFailed = false;
+
   async close(): Promise<void> {
+    // After a failed commit lmdb's close waits for that commit forever; what is committed is on disk already,
+    // so the environment is left to the process's end instead.
+    if (this.lastCommitFailed) {
+      this.root.close().catch(() => {});
+      return;
+    }
     await this.root.close();
   }
 }

@@ -83,11 +83,17 @@ export const proxy: Command = {
     process.stdout.write(
       `proxy: contract ${node.scAddress || '(none: the root config has no contract codes)'}\n`,
     );
-    await untilSignal();
+    // Until a signal, or until the proxy stops by itself (its store failed: it may not serve what it cannot
+    // account for), which must end the process so a supervisor sees it and restarts it.
+    const failed = await Promise.race([untilSignal().then(() => undefined), node.failed]);
     await node.close();
-    await opts.store?.close();
+    await opts.store?.close().catch(() => {});
     root.close();
     identity.refresher.close();
+    if (failed) {
+      process.stderr.write(`proxy: stopped: ${failed.message}\n`);
+      return 1;
+    }
     return 0;
   },
 };

@@ -40,7 +40,7 @@ export class ProxyAccounts {
   private readonly rows = new Map<string, Account>();
   private readonly dirty = new Set<Account>();
   private flushing: Promise<void> | undefined;
-  private readonly waiters: (() => void)[] = [];
+  private readonly waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   /** Increases with every committed batch; also the query id of signed messages. */
   seqno = 0;
   private readonly signed = new Map<Account, { tokens: bigint; payment: TlTypes['proxy.SignedPayment'] }>();
@@ -87,8 +87,10 @@ export class ProxyAccounts {
    */
   flush(): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.waiters.push(resolve);
-      if (!this.flushing) this.flushing = this.run().catch(reject);
+      this.waiters.push({ resolve, reject });
+      this.flushing ??= this.run().finally(() => {
+        this.flushing = undefined;
+      });
     });
   }
 
@@ -101,8 +103,8 @@ export class ProxyAccounts {
       this.dirty.clear();
       if (batch.length > 0) {
         const seqno = this.seqno + 1;
-        if (this.store) {
-          await this.store.transaction((tx) => {
+        try {
+          await this.store?.transaction((tx) => {
             tx.put('config', { seqno });
             for (const [a, tokens] of batch) {
               tx.put(`${a.kind}:${a.owner}`, {
@@ -115,13 +117,18 @@ export class ProxyAccounts {
               });
             }
           });
+        } catch (err) {
+          // Nothing of this batch is durable: its accounts stay changed for a later flush, and every caller
+          // waiting (this batch's and those that joined meanwhile) learns it failed, so none waits forever.
+          for (const [a] of batch) this.dirty.add(a);
+          for (const w of [...waiting, ...this.waiters.splice(0)]) w.reject(err);
+          return;
         }
         this.seqno = seqno;
         for (const [a, tokens] of batch) if (tokens > a.committed) a.committed = tokens;
       }
-      for (const w of waiting) w();
+      for (const w of waiting) w.resolve();
     }
-    this.flushing = undefined;
   }
 
   /**

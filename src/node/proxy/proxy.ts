@@ -22,7 +22,7 @@ import type { TlConstructors, TlFunctions, TlTypes } from '../../tl/cocoon-api.g
 import { childScAddress, proxyScAddress } from '../addresses.ts';
 import type { ChainAgent } from '../chain-agent.ts';
 import { serveDashboard } from '../dashboard.ts';
-import { serveMetrics, serveStats } from '../http-util.ts';
+import { requestUrl, serveMetrics, serveStats } from '../http-util.ts';
 import type { NodeIdentity } from '../identity.ts';
 import { verifierFor } from '../identity.ts';
 import { type Logger, shortId, silentLogger } from '../log.ts';
@@ -287,7 +287,12 @@ export class ProxyNode {
     this.opts.root.on('update', (cfg) => this.onRootUpdate(cfg));
     if (this.opts.statsPort !== undefined) {
       this.http = createServer((req, res) => {
-        const url = new URL(req.url ?? '/', 'http://proxy');
+        const url = requestUrl(req, 'http://proxy');
+        if (!url) {
+          res.writeHead(400, { 'content-type': 'text/plain' });
+          res.end('bad request target\n');
+          return;
+        }
         const stats = {
           title: 'Cocoon proxy',
           accessToken: this.opts.accessToken,
@@ -307,14 +312,28 @@ export class ProxyNode {
     }
   }
 
-  async close(): Promise<void> {
+  /** Stops serving: closes both ports and every connection, commits what is pending. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  private async shutdown(): Promise<void> {
     this.closed = true;
     this.settlement?.close();
     // The listening sockets only finish closing once every connection they accepted has gone.
     const servers = Promise.all([this.workerServer?.close(), this.clientServer?.close()]);
     for (const c of this.accepted) c.close(new ProtocolError('SHUTDOWN', 'proxy stopping'));
     await servers;
-    await this.accounts.flush();
+    try {
+      await this.accounts.flush();
+    } catch (err) {
+      // The store is failing (what made the proxy stop, or a disk gone bad meanwhile): what was not committed
+      // was never signed or answered, so stopping without it loses nothing that anyone holds.
+      this.logger.error({ err: (err as Error).message }, 'the last flush failed');
+    }
     if (this.http) {
       this.http.closeAllConnections();
       await new Promise<void>((r) => this.http?.close(() => r()));
@@ -1084,9 +1103,17 @@ export class ProxyNode {
 
   /** The store failed: nothing more may be served, since what is served could not be accounted for. */
   private storeFailed(err: unknown): void {
-    this.log(`the store failed, stopping: ${(err as Error).message}`);
-    void this.close();
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.opts.log?.(`proxy: the store failed, stopping: ${e.message}`);
+    this.logger.error({ err: e.message }, 'the store failed, stopping');
+    void this.close().finally(() => this.resolveFailed(e));
   }
+
+  private resolveFailed: (err: Error) => void = () => {};
+  /** Settles when the proxy stopped by itself (its store failed), with why; a runner exits on it. */
+  readonly failed = new Promise<Error>((resolve) => {
+    this.resolveFailed = resolve;
+  });
 
   private onRootUpdate(cfg: RootConfig): void {
     if (this.opts.checkWorkerHashes === false) return;
