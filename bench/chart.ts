@@ -77,6 +77,7 @@ export function svgLineChart(c: LineChart): string {
       ph;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<title>${esc(c.title)}</title>`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${M.left}" y="24" font-size="15" font-weight="bold">${esc(c.title)}</text>`,
   ];

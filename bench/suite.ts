@@ -38,15 +38,19 @@ const get = (r: Result | undefined, path: string): number | undefined => {
 };
 const f = (v: number | undefined, unit = '') =>
   v === undefined ? '—' : `${Number(v.toPrecision(4))}${unit}`;
+/** a ÷ b; none when the reference is zero or below (an added latency within the noise has no ratio). */
 const x = (a: number | undefined, b: number | undefined) =>
-  a === undefined || b === undefined || b === 0 ? undefined : `${Number((a / b).toPrecision(3))}×`;
+  a === undefined || b === undefined || b <= 0 ? undefined : `${Number((a / b).toPrecision(3))}×`;
 
 const E2E_PLAN =
-  'Per answer the chain handles every SSE event three times (worker, proxy, client) in JS: parse, TL frame, ' +
-  'TLS record, HTTP chunk; nginx forwards bytes. On 2 cores the chain also runs 5 processes against the direct ' +
-  "path's 2, so c64 is bound by total CPU. Plan: the worker sends what one backend read holds as one frame " +
-  'instead of one per event; the client relays SSE bytes and rewrites only the usage event instead of decoding ' +
-  'and re-encoding each chunk; corked writes per read; then measure on more cores.';
+  'nginx forwards bytes; the chain does per-request work in JS on three hops (the client parses, validates and ' +
+  're-serialises the body, reserves and encodes a TL query; the proxy routes, relays and commits its books with ' +
+  'a synced write before the last answer, ~1 ms at c1 by design; the worker validates and calls the backend) ' +
+  "and per-chunk work (TL frame, TLS record, HTTP chunk), and the client's SSE hold decodes and re-encodes every " +
+  'chunk. Profiles (COCOON_BENCH_PROFILE=DIR) show no single hot spot. On 2 cores the chain runs 5 processes ' +
+  "against the direct path's 2, so c64 is bound by total CPU. Plan: the client relays SSE bytes and rewrites " +
+  'only the usage event; corked writes and one copy per frame on every hop; the parsed request body passed on ' +
+  'instead of re-serialised; then measure on more cores.';
 
 /** The table rows each benchmark contributes. */
 const ROWS: Record<string, (r: Result) => Row[]> = {
