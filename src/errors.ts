@@ -36,6 +36,13 @@ export class AttestationError extends CocoonError {}
 export class EngineError extends CocoonError {}
 
 /**
+ * End-to-end sealing failures: a bad key, an unsupported suite, a sealed request or answer that does not open
+ * (forged, reordered or addressed to another worker), an answer cut short, or a request that must be sealed and
+ * cannot be. Codes start with `SEAL_`.
+ */
+export class SealError extends CocoonError {}
+
+/**
  * TON error numbers used across the protocol (cocoon-reference.md §2.3).
  */
 export const TonErrorCode = {

@@ -1,4 +1,4 @@
-// Generated from src/tl/schema/cocoon_api.tl by `npm run tl:gen`. Do not edit: a test fails when this file is stale.
+// Generated from src/tl/schema/cocoon_api.tl and cocoon_ext.tl by `npm run tl:gen`. Do not edit: a test fails when this file is stale.
 
 /** A bare field's value: the constructor is implied by the type, so `_` may be left out on input. */
 export type Bare<T extends { _: string }> = Omit<T, '_'> & { _?: T['_'] };
@@ -83,6 +83,12 @@ export interface TlConstructors {
   'keyManager.privateKeys': { _: 'keyManager.privateKeys'; keys: Array<Bare<TlConstructors['keyManager.privateKey']>> };
   'http.header': { _: 'http.header'; name: string; value: string };
   'http.response': { _: 'http.response'; http_version: string; status_code: number; reason: string; headers: Array<Bare<TlConstructors['http.header']>>; payload: Uint8Array };
+  'ext.sealRecipient': { _: 'ext.sealRecipient'; worker_key: Uint8Array; enc: Uint8Array; sealed_key: Uint8Array };
+  'ext.sealedQuery': { _: 'ext.sealedQuery'; suite: number; model: string; max_tokens: number; recipients: Array<Bare<TlConstructors['ext.sealRecipient']>>; nonce: Uint8Array; ciphertext: Uint8Array };
+  'ext.sealedQueryHeader': { _: 'ext.sealedQueryHeader'; suite: number; model: string; max_tokens: number; worker_keys: Array<Uint8Array>; nonce: Uint8Array };
+  'ext.sealedAnswerHead': { _: 'ext.sealedAnswerHead'; worker_key: Uint8Array; data: Uint8Array };
+  'ext.workerInfo': { _: 'ext.workerInfo'; worker_key: Uint8Array; model: string; coefficient: number; active_requests: number; max_active_requests: number; certificate: Uint8Array };
+  'ext.workers': { _: 'ext.workers'; workers: Array<Bare<TlConstructors['ext.workerInfo']>> };
 }
 
 /** Every function (query) of the schema, by name. */
@@ -107,6 +113,7 @@ export interface TlFunctions {
   'keyManager.getWorkerPrivateKeys': { _: 'keyManager.getWorkerPrivateKeys'; min_config_version: number };
   'keyManager.getProxyPrivateKeys': { _: 'keyManager.getProxyPrivateKeys'; min_config_version: number };
   'http.request': { _: 'http.request'; method: string; url: string; http_version: string; headers: Array<Bare<TlConstructors['http.header']>>; payload: Uint8Array };
+  'ext.getWorkers': { _: 'ext.getWorkers'; model: string };
 }
 
 /** Every boxed type: the union of its constructors. */
@@ -164,6 +171,12 @@ export interface TlTypes {
   'keyManager.PrivateKeys': TlConstructors['keyManager.privateKeys'];
   'http.Header': TlConstructors['http.header'];
   'http.Response': TlConstructors['http.response'];
+  'ext.SealRecipient': TlConstructors['ext.sealRecipient'];
+  'ext.SealedQuery': TlConstructors['ext.sealedQuery'];
+  'ext.SealedQueryHeader': TlConstructors['ext.sealedQueryHeader'];
+  'ext.SealedAnswerHead': TlConstructors['ext.sealedAnswerHead'];
+  'ext.WorkerInfo': TlConstructors['ext.workerInfo'];
+  'ext.Workers': TlConstructors['ext.workers'];
 }
 
 /** What each function returns. */
@@ -188,6 +201,7 @@ export interface TlFunctionResults {
   'keyManager.getWorkerPrivateKeys': TlTypes['keyManager.PrivateKeys'];
   'keyManager.getProxyPrivateKeys': TlTypes['keyManager.PrivateKeys'];
   'http.request': TlTypes['http.Response'];
+  'ext.getWorkers': TlTypes['ext.Workers'];
 }
 
 /** Any constructor or function object. */
@@ -291,6 +305,13 @@ export type KeyManagerGetProxyPrivateKeys = TlFunctions['keyManager.getProxyPriv
 export type HttpHeader = TlConstructors['http.header'];
 export type HttpResponse = TlConstructors['http.response'];
 export type HttpRequest = TlFunctions['http.request'];
+export type ExtSealRecipient = TlConstructors['ext.sealRecipient'];
+export type ExtSealedQuery = TlConstructors['ext.sealedQuery'];
+export type ExtSealedQueryHeader = TlConstructors['ext.sealedQueryHeader'];
+export type ExtSealedAnswerHead = TlConstructors['ext.sealedAnswerHead'];
+export type ExtWorkerInfo = TlConstructors['ext.workerInfo'];
+export type ExtWorkers = TlConstructors['ext.workers'];
+export type ExtGetWorkers = TlFunctions['ext.getWorkers'];
 
 /** Constructor ids (unsigned), by name. */
 export const TL_IDS = {
@@ -399,4 +420,11 @@ export const TL_IDS = {
   'http.header': 0x8e9be511,
   'http.response': 0x1cd0c42b,
   'http.request': 0x47492de5,
+  'ext.sealRecipient': 0xa014f96f,
+  'ext.sealedQuery': 0x32934a17,
+  'ext.sealedQueryHeader': 0xf3d245ba,
+  'ext.sealedAnswerHead': 0x77a900c3,
+  'ext.workerInfo': 0x5f09b26b,
+  'ext.workers': 0x93356856,
+  'ext.getWorkers': 0xbe852e86,
 } as const;

@@ -5,7 +5,7 @@ import { cocoonSchema } from './schema.ts';
 
 /** Where the generated types live, and the schema they come from (for `npm run tl:gen` and its staleness test). */
 export const COCOON_TYPES_FILE = new URL('./cocoon-api.gen.ts', import.meta.url);
-export const COCOON_SCHEMA_SOURCE = 'src/tl/schema/cocoon_api.tl';
+export const COCOON_SCHEMA_SOURCE = 'src/tl/schema/cocoon_api.tl and cocoon_ext.tl';
 
 let codec: TlCodec | undefined;
 

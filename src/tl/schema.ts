@@ -255,9 +255,12 @@ export function isBoxedTypeName(name: string): boolean {
   return c >= 65 && c <= 90;
 }
 
-/** The text of Cocoon's own schema, `cocoon_api.tl`. */
+/** The text of Cocoon's schema: the reference's `cocoon_api.tl`, then this implementation's `cocoon_ext.tl`. */
 export function cocoonSchemaText(): string {
-  return readFileSync(new URL('./schema/cocoon_api.tl', import.meta.url), 'utf8');
+  return [
+    readFileSync(new URL('./schema/cocoon_api.tl', import.meta.url), 'utf8'),
+    readFileSync(new URL('./schema/cocoon_ext.tl', import.meta.url), 'utf8'),
+  ].join('\n');
 }
 
 let cocoon: TlSchema | undefined;

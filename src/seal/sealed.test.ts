@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { decodeTl, encodeTl } from '../tl/cocoon.ts';
+import { generateX25519 } from './hpke.ts';
+import { isSealedQuery, openSealedQuery, sealedQueryHeader, sealQuery } from './sealed.ts';
+
+function worker() {
+  const seal = generateX25519();
+  return { workerKey: randomBytes(32), sealKey: seal.publicKey, sealPrivateKey: seal.privateKey };
+}
+
+const request = encodeTl({
+  _: 'http.request',
+  method: 'POST',
+  url: '/v1/chat/completions',
+  http_version: 'HTTP/1.1',
+  headers: [],
+  payload: Buffer.from('{"model":"m","messages":[{"role":"user","content":"secret marker 7f3a"}]}'),
+});
+
+describe('sealed queries and answers', () => {
+  it('a request sealed to two workers opens on either, and the answer opens only for the client', () => {
+    const [a, b] = [worker(), worker()];
+    const { query, reader } = sealQuery({ model: 'm', maxTokens: 64, request, recipients: [a, b] });
+    assert.ok(isSealedQuery(query));
+    assert.ok(!query.includes(Buffer.from('secret marker')));
+    assert.deepEqual(sealedQueryHeader(query), {
+      model: 'm',
+      maxTokens: 64,
+      workerKeys: [a.workerKey.toString('hex'), b.workerKey.toString('hex')],
+    });
+    const onA = openSealedQuery(query, a);
+    const onB = openSealedQuery(query, b);
+    assert.deepEqual(onA.request, request);
+    assert.deepEqual(onB.request, request);
+    assert.equal(onB.maxTokens, 64);
+    // B answers: head, two parts, then the last (empty) chunk.
+    const head = onB.writer.head(Buffer.from('HEAD'), false);
+    const p1 = onB.writer.part(Buffer.from('one'), false);
+    const p2 = onB.writer.part(Buffer.from('two'), false);
+    const end = onB.writer.part(Buffer.alloc(0), true);
+    assert.equal(reader.head(head).data.toString(), 'HEAD');
+    assert.equal(reader.worker, b.workerKey.toString('hex'));
+    assert.equal(reader.part(p1).data.toString(), 'one');
+    assert.equal(reader.part(p2).data.toString(), 'two');
+    assert.equal(reader.complete, false);
+    assert.deepEqual(reader.part(end), { data: Buffer.alloc(0), last: true });
+    assert.equal(reader.complete, true);
+    assert.throws(() => reader.part(p2), { code: 'SEAL_OPEN_FAILED' });
+  });
+
+  it('the proxy can change no field of the header: each change fails to open', () => {
+    const a = worker();
+    const { query } = sealQuery({ model: 'm', maxTokens: 64, request, recipients: [a, worker()] });
+    const q = decodeTl(query);
+    assert.equal(q._, 'ext.sealedQuery');
+    if (q._ !== 'ext.sealedQuery') return;
+    const variants = [
+      { ...q, model: 'other' },
+      { ...q, max_tokens: 100000 },
+      { ...q, nonce: randomBytes(12) },
+      { ...q, recipients: q.recipients.slice(0, 1) }, // dropping a recipient changes the header
+      {
+        ...q,
+        ciphertext: Buffer.concat([
+          q.ciphertext.subarray(0, 5),
+          Buffer.from([q.ciphertext[5]! ^ 1]),
+          q.ciphertext.subarray(6),
+        ]),
+      },
+    ];
+    for (const v of variants)
+      assert.throws(() => openSealedQuery(encodeTl(v), a), { code: 'SEAL_OPEN_FAILED' });
+    assert.throws(() => openSealedQuery(query, worker()), { code: 'SEAL_NOT_FOR_ME' });
+    assert.throws(() => openSealedQuery(Buffer.from('nonsense'), a), { code: 'SEAL_MALFORMED' });
+  });
+
+  it('a dropped, repeated, reordered or forged answer chunk fails; an answer without its last chunk is incomplete', () => {
+    const a = worker();
+    const b = worker();
+    const fresh = () => {
+      const s = sealQuery({ model: 'm', maxTokens: 64, request, recipients: [a, b] });
+      const w = openSealedQuery(s.query, a).writer;
+      return {
+        reader: s.reader,
+        chunks: [
+          w.head(Buffer.from('H'), false),
+          w.part(Buffer.from('1'), false),
+          w.part(Buffer.from('2'), false),
+          w.part(Buffer.alloc(0), true),
+        ],
+      };
+    };
+    {
+      const { reader, chunks } = fresh();
+      reader.head(chunks[0]!);
+      assert.throws(() => reader.part(chunks[2]!), { code: 'SEAL_OPEN_FAILED' }); // 1 dropped
+    }
+    {
+      const { reader, chunks } = fresh();
+      reader.head(chunks[0]!);
+      reader.part(chunks[1]!);
+      assert.throws(() => reader.part(chunks[1]!), { code: 'SEAL_OPEN_FAILED' }); // repeated
+    }
+    {
+      const { reader, chunks } = fresh();
+      reader.head(chunks[0]!);
+      reader.part(chunks[1]!);
+      reader.part(chunks[2]!);
+      assert.equal(reader.complete, false); // the proxy ends the stream here: cut short
+    }
+    {
+      const { reader, chunks } = fresh();
+      const forged = Buffer.from(chunks[1]!);
+      forged[0]! ^= 0x80;
+      reader.head(chunks[0]!);
+      assert.throws(() => reader.part(forged), { code: 'SEAL_OPEN_FAILED' });
+    }
+    {
+      // The head relabelled as coming from the other recipient: its key cannot open it.
+      const { reader, chunks } = fresh();
+      const h = decodeTl(chunks[0]!);
+      if (h._ !== 'ext.sealedAnswerHead') throw new Error('head');
+      assert.throws(() => reader.head(encodeTl({ ...h, worker_key: b.workerKey })), {
+        code: 'SEAL_OPEN_FAILED',
+      });
+    }
+    {
+      const { reader, chunks } = fresh();
+      const h = decodeTl(chunks[0]!);
+      if (h._ !== 'ext.sealedAnswerHead') throw new Error('head');
+      assert.throws(() => reader.head(encodeTl({ ...h, worker_key: randomBytes(32) })), {
+        code: 'SEAL_OPEN_FAILED',
+      });
+    }
+  });
+});
