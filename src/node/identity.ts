@@ -3,6 +3,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import { IdentityHolder, IdentityRefresher } from '../net/ratls.ts';
+import { generateX25519, type X25519KeyPair } from '../seal/hpke.ts';
 import { createRatlsIdentity, type QuoteSource } from '../tee/cert.ts';
 import { type AttestationPolicy, AttestationVerifier, type PeerAttestation } from '../tee/policy.ts';
 import { fakeTdxSource, hardwareTdxSource } from '../tee/quote-source.ts';
@@ -15,6 +16,8 @@ export interface NodeIdentity {
   /** Raw 32-byte Ed25519 public key of the TLS identity. */
   publicKey: Uint8Array;
   privateKey: KeyObject;
+  /** The X25519 key pair requests are sealed to; its public half is in every certificate this node issues. */
+  seal: X25519KeyPair;
 }
 
 /** Issues this node's certificate (with a quote from `tee`) and keeps it fresh. */
@@ -24,16 +27,20 @@ export async function createNodeIdentity(opts: {
 }): Promise<NodeIdentity> {
   const quoteSource =
     typeof opts.tee === 'string' ? (opts.tee === 'tdx' ? hardwareTdxSource() : fakeTdxSource()) : opts.tee;
-  const issue = () =>
-    createRatlsIdentity(opts.privateKey ? { quoteSource, privateKey: opts.privateKey } : { quoteSource });
-  const first = await issue();
+  // The sealing key lives as long as the process: it never leaves the TD, and a restart issues a new one.
+  const seal = generateX25519();
+  const first = await createRatlsIdentity(
+    opts.privateKey
+      ? { quoteSource, privateKey: opts.privateKey, sealKey: seal.publicKey }
+      : { quoteSource, sealKey: seal.publicKey },
+  );
   const holder = new IdentityHolder(first);
-  // Later certificates keep the same key: the proxy's signing identity must not change under its peers.
+  // Later certificates keep the same keys: the proxy's signing identity must not change under its peers.
   const refresher = new IdentityRefresher(holder, () =>
-    createRatlsIdentity({ quoteSource, privateKey: first.privateKey }),
+    createRatlsIdentity({ quoteSource, privateKey: first.privateKey, sealKey: seal.publicKey }),
   );
   refresher.start();
-  return { holder, refresher, publicKey: first.publicKey, privateKey: first.privateKey };
+  return { holder, refresher, publicKey: first.publicKey, privateKey: first.privateKey, seal };
 }
 
 /** A verifier for a policy kind, or a full policy (tdx needs collateral). */

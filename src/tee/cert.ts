@@ -21,6 +21,12 @@ type GeneratorParams = Parameters<typeof x509.X509CertificateGenerator.createSel
 export const OID_TDX_QUOTE = '1.3.6.1.4.1.12345.1';
 /** X.509 extension carrying the user claims: today the 32-byte Ed25519 public key (critical). */
 export const OID_TDX_USER_CLAIMS = '1.3.6.1.4.1.12345.2';
+/**
+ * Cocoon's own X.509 extension: the node's raw 32-byte X25519 key that requests are sealed to end to end
+ * (non-critical, so reference nodes ignore it). The certificate is signed by the key its quote binds, so the
+ * sealing key is as attested as the certificate key: only code inside that TD could have signed it.
+ */
+export const OID_COCOON_SEAL_KEY = '1.3.6.1.4.1.12345.3';
 /** Quotes larger than this are refused when a certificate is parsed (as the reference does). */
 export const MAX_QUOTE_EXTENSION = 32 * 1024;
 /** Certificate lifetime, as the reference: one day, refreshed hourly. */
@@ -56,6 +62,8 @@ export interface RatlsIdentity {
   notAfter: Date;
   /** The quote in the certificate, if any. */
   quote?: Uint8Array;
+  /** The X25519 public key requests are sealed to, if the certificate carries one. */
+  sealKey?: Uint8Array;
 }
 
 /**
@@ -104,6 +112,8 @@ export async function createRatlsIdentity(opts: {
   quoteSource?: QuoteSource;
   now?: Date;
   validitySeconds?: number;
+  /** Raw X25519 public key to carry in the {@link OID_COCOON_SEAL_KEY} extension. */
+  sealKey?: Uint8Array;
 }): Promise<RatlsIdentity> {
   const privateKey = opts.privateKey ?? generateEd25519();
   const publicKey = ed25519Raw(privateKey);
@@ -138,6 +148,10 @@ export async function createRatlsIdentity(opts: {
       { type: 'ip', value: '::1' },
     ]),
   ];
+  if (opts.sealKey) {
+    if (opts.sealKey.length !== 32) throw new TypeError('a seal key is a raw 32-byte X25519 key');
+    extensions.push(new x509.Extension(OID_COCOON_SEAL_KEY, false, opts.sealKey));
+  }
   let quote: Uint8Array | undefined;
   if (opts.quoteSource) {
     quote = await opts.quoteSource.getQuote(reportDataFor(publicKey));
@@ -166,6 +180,7 @@ export async function createRatlsIdentity(opts: {
     notAfter,
   };
   if (quote) identity.quote = quote;
+  if (opts.sealKey) identity.sealKey = opts.sealKey;
   return identity;
 }
 
@@ -177,6 +192,8 @@ export interface RatlsCertInfo {
   quote?: Uint8Array;
   /** The claims extension as carried (informational: claims are rebuilt from the key, never trusted). */
   claims?: Uint8Array;
+  /** The X25519 key requests may be sealed to ({@link OID_COCOON_SEAL_KEY}), when present and 32 bytes. */
+  sealKey?: Uint8Array;
   notBefore: Date;
   notAfter: Date;
   serialNumber: string;
@@ -257,6 +274,13 @@ export function parseRatlsCertificate(der: Uint8Array, opts: { now: Date }): Rat
   }
   const claims = exts.get(OID_TDX_USER_CLAIMS);
   if (claims) info.claims = claims.value;
+  const seal = exts.get(OID_COCOON_SEAL_KEY);
+  if (seal) {
+    if (seal.value.length !== 32) {
+      throw attestationError('CERT_INVALID', `a seal key of ${seal.value.length} bytes, expected 32`);
+    }
+    info.sealKey = seal.value;
+  }
   return info;
 }
 
@@ -279,5 +303,6 @@ export function identityFromPem(keyPem: string, certPem: string): RatlsIdentity 
     notAfter: info.notAfter,
   };
   if (info.quote) identity.quote = info.quote;
+  if (info.sealKey) identity.sealKey = info.sealKey;
   return identity;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AttestationCache } from './attestation-cache.ts';
-import { parseRatlsCertificate, reportDataFor } from './cert.ts';
+import { parseRatlsCertificate, type RatlsCertInfo, reportDataFor } from './cert.ts';
 import { assertStatusAllowed, INTEL_ROOT_KEY_ID, verifyTdxQuote } from './dcap.ts';
 import { toHex } from './der.ts';
 import { attestationError } from './errors.ts';
@@ -50,6 +50,10 @@ export interface PeerAttestation {
   rootKeyId?: string;
   /** When this attestation must be checked again (collateral or certificate expiry). */
   expiresAt: Date;
+  /** The certificate these checks were made on (DER). */
+  certDer: Uint8Array;
+  /** The X25519 key requests may be sealed to, bound by the certificate's attested key (if it has one). */
+  sealKey?: Uint8Array;
 }
 
 const ZERO_HASH = '0'.repeat(64);
@@ -71,6 +75,10 @@ function checkMeasurements(policy: AttestationPolicy, body: TdReport): { image: 
   const image = toHex(imageHash(body));
   if (!inList(policy.allowedImageHashes, image)) throw attestationError('IMAGE_NOT_ALLOWED', image);
   return { image };
+}
+
+function extras(cert: RatlsCertInfo): Pick<PeerAttestation, 'certDer' | 'sealKey'> {
+  return cert.sealKey ? { certDer: cert.der, sealKey: cert.sealKey } : { certDer: cert.der };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -113,6 +121,7 @@ export class AttestationVerifier {
         quoteKind: 'none',
         imageHash: ZERO_HASH,
         expiresAt: cert.notAfter,
+        ...extras(cert),
       };
     }
     if (!cert.quote) throw attestationError('QUOTE_MISSING');
@@ -132,6 +141,7 @@ export class AttestationVerifier {
         mrTd: toHex(body.mrTd),
         rtmr: body.rtmr.map(toHex),
         expiresAt: cert.notAfter,
+        ...extras(cert),
       };
     }
     if (isFakeTdxQuote(cert.quote))
@@ -169,6 +179,7 @@ export class AttestationVerifier {
       advisoryIds: verified.advisoryIds,
       rootKeyId: verified.rootKeyId,
       expiresAt,
+      ...extras(cert),
     };
   }
 }
