@@ -241,6 +241,14 @@ export const FIELDS: Field[] = [
     roles: ['client'],
     doc: 'short-auth secret (its hash is set on the client contract)',
   },
+  {
+    key: 'seal',
+    flag: 'seal',
+    type: 'string',
+    roles: ['client'],
+    doc: 'seal requests to the worker enclave: auto (when the proxy and a worker can), require, or off (plain, as the reference)',
+    example: 'auto',
+  },
 ];
 
 export const envName = (f: Field) => `COCOON_${f.key.toUpperCase()}`;

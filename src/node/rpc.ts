@@ -23,6 +23,12 @@ export const ANSWER_ERROR = {
 export const PROTO_MIN = 1;
 export const PROTO_MAX = 2;
 
+/**
+ * Set in the flags of client.params, proxy.params and worker.params by nodes that speak cocoon_ext.tl (sealed
+ * requests, the worker catalogue). Reference nodes ignore unknown flag bits and never see an extension.
+ */
+export const EXT_FLAG = 1 << 30;
+
 /** Handshake queries (cocoon-reference.md §8: 30 s). */
 export const HANDSHAKE_QUERY_MS = 30_000;
 

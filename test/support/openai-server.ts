@@ -1,5 +1,5 @@
 // A local OpenAI-compatible HTTP server for engine tests: real sockets, SSE streaming, NDJSON, tool calls, a final
-// usage chunk, and misbehaviours on request (a mid-stream disconnect, garbage bytes, no usage, a stall). The
+// usage chunk, an echo (a last message "echo:TEXT" is answered with TEXT), and misbehaviours on request (a mid-stream disconnect, garbage bytes, no usage, a stall). The
 // behaviour is chosen by the request's `model` field.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -19,7 +19,7 @@ export interface TestEngineServer {
   close(): Promise<void>;
 }
 
-const WORDS = ['The', ' capital', ' of', ' France', ' is', ' Paris', '.'];
+const DEFAULT_WORDS = ['The', ' capital', ' of', ' France', ' is', ' Paris', '.'];
 
 function chunk(id: string, delta: Record<string, unknown>, finish: string | null = null) {
   return {
@@ -84,6 +84,11 @@ async function answer(body: Record<string, unknown>, path: string, res: ServerRe
     prompt_tokens_details: { cached_tokens: 3 },
   };
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+  // A last message starting "echo:" is answered with its text, in three parts when streamed.
+  const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : [];
+  const last = messages.at(-1)?.content;
+  const echo = typeof last === 'string' && last.startsWith('echo:') ? last.slice(5) : undefined;
+  const WORDS = echo === undefined ? DEFAULT_WORDS : [echo.slice(0, 3), echo.slice(3, 9), echo.slice(9)];
 
   if (mode === 'error') {
     res.writeHead(400, { 'content-type': 'application/json' });

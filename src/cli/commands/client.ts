@@ -31,6 +31,8 @@ const usage = [
   '  --key KEY            require "Authorization: Bearer KEY" from apps',
   '  --secret S           short-auth secret registered with the proxy (default empty)',
   '  --proxies N          proxies to hold connections to (default 1)',
+  '  --seal MODE          auto (default): seal each request to the worker enclave when the proxy and a worker',
+  '                       can, else send it plain; require: never plain; off: always plain (as the reference)',
   '',
   nodeUsage,
   '',
@@ -50,6 +52,7 @@ export const client: Command = {
         key: { type: 'string' },
         secret: { type: 'string' },
         proxies: { type: 'string' },
+        seal: { type: 'string' },
       },
     });
     const root = await rootFrom(v);
@@ -67,6 +70,12 @@ export const client: Command = {
     };
     if (v.secret !== undefined) opts.secret = v.secret;
     if (v.proxies) opts.proxyConnections = Number(v.proxies);
+    if (v.seal !== undefined) {
+      if (v.seal !== 'auto' && v.seal !== 'require' && v.seal !== 'off') {
+        throw new TypeError(`--seal must be auto, require or off, not ${v.seal}`);
+      }
+      opts.seal = v.seal;
+    }
     const log = logTo(v);
     if (log) opts.log = log;
     const node = new ClientNode(opts);

@@ -12,7 +12,7 @@ import { type DashboardNodes, serveDashboard } from '../dashboard.ts';
 import { hasToken, readBody, requestUrl, sendJson, serveMetrics, serveStats, toJson } from '../http-util.ts';
 import { shortId } from '../log.ts';
 import { ANSWER_ERROR, unixTime } from '../rpc.ts';
-import type { ClientFinal, ClientNode, HttpResponseHead } from './client.ts';
+import type { ClientFinal, ClientNode, HttpResponseHead, SealInfo } from './client.ts';
 
 export interface ClientApiOptions {
   node: ClientNode;
@@ -181,6 +181,27 @@ export class SseUsageHold {
   }
 }
 
+/**
+ * Who could read this request and its answer: `e2e=1` when it was sealed to the worker's enclave (the proxy saw
+ * neither), with the worker's key, image and TCB status as this client verified them; `e2e=0` when it went in
+ * plain (the proxy's enclave saw it too).
+ */
+export function privacyLabel(seal: SealInfo): string {
+  if (!seal.sealed) return 'e2e=0; plaintext=proxy,worker';
+  const w = seal.worker;
+  if (!w) return 'e2e=1; plaintext=worker';
+  const age = Math.max(0, Math.round((Date.now() - (seal.attestedAt ?? new Date()).getTime()) / 1000));
+  return [
+    'e2e=1',
+    'plaintext=worker',
+    `worker=${Buffer.from(w.publicKey).toString('hex')}`,
+    `image=${w.imageHash}`,
+    `tee=${w.quoteKind}`,
+    ...(w.status ? [`tcb=${w.status}`] : []),
+    `attested=${age}s`,
+  ].join('; ');
+}
+
 function readExtensions(
   body: Record<string, unknown>,
   o: Required<Pick<ClientApiOptions, 'defaultMaxCoefficient' | 'defaultMaxTokens' | 'defaultTimeoutS'>>,
@@ -205,6 +226,9 @@ function readExtensions(
   delete body.enable_debug;
   if (debug !== undefined && typeof debug !== 'boolean')
     throw new TypeError('enable_debug must be a boolean');
+  const e2e = body.require_e2e;
+  delete body.require_e2e;
+  if (e2e !== undefined && typeof e2e !== 'boolean') throw new TypeError('require_e2e must be a boolean');
   const guid = body.request_guid;
   delete body.request_guid;
   if (guid !== undefined && typeof guid !== 'string') throw new TypeError('request_guid must be a string');
@@ -232,6 +256,7 @@ function readExtensions(
     maxCoefficient,
     timeoutS,
     enableDebug: debug === true,
+    requireE2e: e2e === true,
     requestGuid: guid as string | undefined,
     maxTokens,
   };
@@ -363,14 +388,20 @@ export function clientApi(opts: ClientApiOptions): Server {
     const buffered: Uint8Array[] = [];
     let bufferedBytes = 0;
     let ended = false;
+    /** Who could read this request (filled in once the client has sealed it, or not). */
+    let sealInfo: SealInfo | undefined;
     const timing = (final: ClientFinal | undefined, head: HttpResponseHead | undefined) => {
       const t: Record<string, string> = { 'X-Cocoon-Client-Start': secs(clientStart) };
-      const ps = head && header(head, 'x-cocoon-proxy-start');
+      // A sealed answer's head passes the proxy unopened: its start time comes in the final info instead.
+      const ps =
+        (head && header(head, 'x-cocoon-proxy-start')) ||
+        (final?.proxy_start_time ? secs(final.proxy_start_time) : undefined);
       const ws = head && header(head, 'x-cocoon-worker-start');
       if (ps) t['X-Cocoon-Proxy-Start'] = ps;
       if (ws) t['X-Cocoon-Worker-Start'] = ws;
       if (final?.proxy_end_time) t['X-Cocoon-Proxy-End'] = secs(final.proxy_end_time);
       if (final?.worker_end_time) t['X-Cocoon-Worker-End'] = secs(final.worker_end_time);
+      t['X-Cocoon-Privacy'] = privacyLabel(sealInfo ?? { sealed: false });
       return t;
     };
     const debugOf = (final: ClientFinal | undefined) => ({
@@ -423,6 +454,7 @@ export function clientApi(opts: ClientApiOptions): Server {
         maxTokens: ext.maxTokens,
         timeoutS: ext.timeoutS,
         enableDebug: ext.enableDebug,
+        ...(ext.requireE2e ? { seal: 'require' as const } : {}),
       },
       {
         onHead(head, final) {
@@ -498,6 +530,7 @@ export function clientApi(opts: ClientApiOptions): Server {
       },
     );
     requestId = run.id;
+    sealInfo = run.seal;
     res.on('close', () => {
       if (!ended) {
         ended = true;

@@ -7,10 +7,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Address } from '@ton/core';
 import { withRetry } from '../../chain/client.ts';
 import { ClientContract } from '../../chain/client-contract.ts';
-import { ProtocolError } from '../../errors.ts';
+import { ProtocolError, SealError } from '../../errors.ts';
 import type { Connection } from '../../net/connection.ts';
+import { MAX_RECIPIENTS, type SealedAnswerReader, sealQuery } from '../../seal/sealed.ts';
 import type { Store } from '../../store/store.ts';
-import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
+import type { AttestationPolicy, AttestationVerifier, PeerAttestation } from '../../tee/policy.ts';
 import { decodeTl } from '../../tl/cocoon.ts';
 import type { TlConstructors, TlTypes } from '../../tl/cocoon-api.gen.ts';
 import { childScAddress } from '../addresses.ts';
@@ -21,7 +22,7 @@ import { NodeMetrics } from '../metrics.ts';
 import { PaymentTracker } from '../payments.ts';
 import { checkProxyParams, ProxyLinks, type ProxySession } from '../proxy-link.ts';
 import type { RootWatcher } from '../root-config.ts';
-import { ANSWER_ERROR, call, decodeMessage, idHex, PROTO_MAX, PROTO_MIN, sendTl } from '../rpc.ts';
+import { ANSWER_ERROR, call, decodeMessage, EXT_FLAG, idHex, PROTO_MAX, PROTO_MIN, sendTl } from '../rpc.ts';
 
 export type ClientFinal = NonNullable<TlConstructors['client.queryAnswerEx']['final_info']>;
 export type HttpResponseHead = TlConstructors['http.response'];
@@ -36,6 +37,15 @@ export interface ClientNodeOptions {
   /** How the proxy must attest (default `tdx`; `fake_tdx` only for local networks, chosen explicitly). */
   proxyPolicy?: AttestationPolicy['kind'] | AttestationPolicy;
   checkProxyHashes?: boolean;
+  /**
+   * Whether requests are sealed end to end to the worker's enclave (default `auto`: whenever the proxy and some
+   * worker of the model speak cocoon_ext.tl; `off` sends every request in plain, as the reference).
+   */
+  seal?: SealMode;
+  /** How the workers a request is sealed to must attest (default: as the proxy). */
+  workerPolicy?: AttestationPolicy['kind'] | AttestationPolicy;
+  /** Check the workers' image hashes and models against the root (default: as the proxy's). */
+  checkWorkerHashes?: boolean;
   proxyConnections?: number;
   maxPowDifficulty?: number;
   /** Where the newest signed charge of each proxy is kept. */
@@ -51,6 +61,34 @@ export interface ClientNodeOptions {
   logger?: Logger;
 }
 
+/** `require` fails a request that cannot be sealed instead of sending it in plain. */
+export type SealMode = 'auto' | 'off' | 'require';
+
+/** Who could read a request: the worker's enclave alone (sealed), or the proxy's too (plain). */
+export interface SealInfo {
+  sealed: boolean;
+  /** For a sealed request, the workers it was sealed to (hex certificate keys) and, once known, the one that answered. */
+  recipients?: string[];
+  worker?: PeerAttestation;
+  /** When this client verified the answering worker's attestation. */
+  attestedAt?: Date;
+}
+
+/** A worker requests may be sealed to, as the proxy listed it and this client verified it. */
+interface SealTarget {
+  key: string;
+  peer: PeerAttestation & { sealKey: Uint8Array };
+  attestedAt: Date;
+  coefficient: number;
+  active: number;
+  max: number;
+}
+
+/** How long a proxy's list of sealable workers is reused. */
+const CATALOGUE_TTL_MS = 2000;
+/** How many workers a request is sealed to: the proxy picks among them, and fails over within them. */
+const SEAL_FANOUT = 3;
+
 export interface QueryRequest {
   model: string;
   /** The serialized `http.request`. */
@@ -59,6 +97,8 @@ export interface QueryRequest {
   maxTokens: number;
   timeoutS: number;
   enableDebug?: boolean;
+  /** Overrides the client's sealing mode for this request. */
+  seal?: SealMode;
 }
 
 /** How a running query reports back; exactly one of `onError` or a part/head with `final` ends it. */
@@ -72,6 +112,14 @@ interface Pending {
   cb: QueryCallbacks;
   timer: NodeJS.Timeout;
   headSeen: boolean;
+  /** Opens a sealed answer. */
+  reader?: SealedAnswerReader;
+  /** The attested workers a sealed request was sealed to, by hex certificate key. */
+  sealedTo?: Map<string, SealTarget>;
+  model: string;
+  /** A sealed answer failed to open: the rest of it is dropped unread. */
+  dropped?: boolean;
+  seal: SealInfo;
 }
 
 interface ClientSession extends ProxySession {
@@ -82,6 +130,10 @@ interface ClientSession extends ProxySession {
   usedTokens: bigint;
   /** The newest signed charge from this proxy for this client's contract. */
   payments: PaymentTracker;
+  /** The proxy speaks cocoon_ext.tl. */
+  ext: boolean;
+  /** Sealable workers by model, as last listed. */
+  catalogue: Map<string, { at: number; list: Promise<SealTarget[]> }>;
 }
 
 export class ClientNode {
@@ -101,6 +153,7 @@ export class ClientNode {
     };
     if (opts.maxPowDifficulty !== undefined) o.maxPowDifficulty = opts.maxPowDifficulty;
     this.links = new ProxyLinks(o);
+    this.workerVerifier = verifierFor(opts.workerPolicy ?? opts.proxyPolicy ?? 'tdx');
     this.initMetrics();
     for (const { key } of opts.store?.list('contract:') ?? [])
       this.knownContracts.add(key.slice('contract:'.length));
@@ -188,7 +241,7 @@ export class ClientNode {
       _: 'client.connectToProxy',
       params: {
         _: 'client.params',
-        flags: 3,
+        flags: 3 | (this.opts.seal === 'off' ? 0 : EXT_FLAG),
         client_owner_address: this.opts.ownerAddress,
         is_test: root.params.isTest,
         min_proto_version: PROTO_MIN,
@@ -243,6 +296,8 @@ export class ClientNode {
       pending: new Map(),
       usedTokens: auth.max_tokens,
       payments,
+      ext: this.opts.seal !== 'off' && (p.flags & EXT_FLAG) !== 0,
+      catalogue: new Map(),
       onMessage: (data) => this.onMessage(session, data),
     };
     return session;
@@ -258,6 +313,14 @@ export class ClientNode {
         const key = idHex(m.request_id);
         const p = s.pending.get(key);
         if (!p) return; // ended here already (own timeout)
+        if (p.dropped) {
+          if (m._ === 'client.queryAnswerErrorEx' || m.flags & 1) {
+            s.pending.delete(key);
+            clearTimeout(p.timer);
+            if (m.flags & 1 && m.final_info) this.stats.tokens += m.final_info.tokens_used.total_tokens_used;
+          }
+          return;
+        }
         const final = m.flags & 1 ? m.final_info : undefined;
         if (m._ === 'client.queryAnswerErrorEx' || final) {
           s.pending.delete(key);
@@ -266,16 +329,43 @@ export class ClientNode {
         }
         if (m._ === 'client.queryAnswerErrorEx') {
           this.stats.failed++;
+          // The workers it was sealed to went away or filled up: list them afresh for the next request.
+          if (p.seal.sealed && m.error_code === ANSWER_ERROR.notready) s.catalogue.delete(p.model);
           p.cb.onError(m.error_code, m.error, final);
-        } else if (m._ === 'client.queryAnswerEx') {
-          if (p.headSeen) {
-            s.conn.close(new ProtocolError('PROTOVIOLATION', 'a second answer head'));
+          return;
+        }
+        if (m._ === 'client.queryAnswerEx' && p.headSeen) {
+          s.conn.close(new ProtocolError('PROTOVIOLATION', 'a second answer head'));
+          return;
+        }
+        if (m._ === 'client.queryAnswerPartEx' && !p.headSeen) {
+          s.conn.close(new ProtocolError('PROTOVIOLATION', 'an answer part before its head'));
+          return;
+        }
+        let data: Uint8Array = m.answer;
+        if (p.reader) {
+          // Sealed: a chunk that fails to open, comes out of order, or an answer that ends before the chunk the
+          // worker flagged last ends this request (the proxy or the path tampered with it); the connection stays.
+          try {
+            const opened = m._ === 'client.queryAnswerEx' ? p.reader.head(data) : p.reader.part(data);
+            data = opened.data;
+            if (final && !opened.last)
+              throw new SealError('SEAL_TRUNCATED', 'the sealed answer was cut short');
+          } catch (err) {
+            this.sealFailed(s, key, p, err instanceof Error ? err.message : String(err), final);
             return;
           }
+        }
+        if (m._ === 'client.queryAnswerEx') {
           p.headSeen = true;
+          const worker = p.reader?.worker && p.sealedTo?.get(p.reader.worker);
+          if (worker) {
+            p.seal.worker = worker.peer;
+            p.seal.attestedAt = worker.attestedAt;
+          }
           let head: ReturnType<typeof decodeTl>;
           try {
-            head = decodeTl(m.answer);
+            head = decodeTl(data);
           } catch {
             head = { _: 'tcp.ping', id: 0n };
           }
@@ -289,13 +379,9 @@ export class ClientNode {
           if (final) this.stats.success++;
           p.cb.onHead(head, final);
         } else {
-          if (!p.headSeen) {
-            s.conn.close(new ProtocolError('PROTOVIOLATION', 'an answer part before its head'));
-            return;
-          }
-          this.stats.bytes += m.answer.length;
+          this.stats.bytes += data.length;
           if (final) this.stats.success++;
-          p.cb.onPart(m.answer, final);
+          p.cb.onPart(data, final);
         }
         return;
       }
@@ -323,43 +409,107 @@ export class ClientNode {
    * Sends a query through the first ready proxy. Returns a function that abandons it (the app went away);
    * the answer keeps streaming into nothing and is billed as usual, since the protocol has no cancel.
    */
-  run(s: ClientSession, q: QueryRequest, cb: QueryCallbacks): { id: string; abandon: () => void } {
+  run(
+    s: ClientSession,
+    q: QueryRequest,
+    cb: QueryCallbacks,
+  ): { id: string; abandon: () => void; seal: SealInfo } {
     this.stats.requests++;
     const requestId = randomBytes(32);
     const key = idHex(requestId);
     const p: Pending = {
       cb,
+      model: q.model,
       headSeen: false,
+      seal: { sealed: false },
       timer: setTimeout(() => {
         if (s.pending.get(key) !== p) return;
         s.pending.delete(key);
         this.stats.failed++;
-        cb.onError(ANSWER_ERROR.timeout, `no answer within ${q.timeoutS} s (timeout in client)`, undefined);
+        p.cb.onError(ANSWER_ERROR.timeout, `no answer within ${q.timeoutS} s (timeout in client)`, undefined);
       }, q.timeoutS * 1000),
     };
     p.timer.unref();
     s.pending.set(key, p);
-    try {
-      sendTl(s.conn, {
-        _: 'client.runQueryEx',
-        model_name: q.model,
-        query: q.query,
-        max_coefficient: q.maxCoefficient,
-        max_tokens: q.maxTokens,
-        timeout: q.timeoutS * 0.95,
-        request_id: requestId,
-        min_config_version: this.opts.root.current.version,
-        flags: q.enableDebug ? 1 : 0,
-        ...(q.enableDebug ? { enable_debug: true } : {}),
-      });
-    } catch (err) {
+    const fail = (code: number, message: string) => {
+      if (s.pending.get(key) !== p) return;
       s.pending.delete(key);
       clearTimeout(p.timer);
       this.stats.failed++;
-      cb.onError(ANSWER_ERROR.failure, `could not send the request: ${(err as Error).message}`, undefined);
+      p.cb.onError(code, message, undefined);
+    };
+    const send = (query: Uint8Array) => {
+      if (s.pending.get(key) !== p) return; // timed out while the workers were being listed
+      try {
+        sendTl(s.conn, {
+          _: 'client.runQueryEx',
+          model_name: q.model,
+          query,
+          max_coefficient: q.maxCoefficient,
+          max_tokens: q.maxTokens,
+          timeout: q.timeoutS * 0.95,
+          request_id: requestId,
+          min_config_version: this.opts.root.current.version,
+          flags: q.enableDebug ? 1 : 0,
+          ...(q.enableDebug ? { enable_debug: true } : {}),
+        });
+      } catch (err) {
+        fail(ANSWER_ERROR.failure, `could not send the request: ${(err as Error).message}`);
+      }
+    };
+    const mode = q.seal ?? this.opts.seal ?? 'auto';
+    if (mode === 'require' && this.opts.seal === 'off') {
+      fail(
+        ANSWER_ERROR.notready,
+        'this client sends every request plain (seal off): require_e2e cannot be met',
+      );
+    } else if (mode === 'off' || (!s.ext && mode === 'auto')) {
+      send(q.query);
+    } else if (!s.ext) {
+      fail(ANSWER_ERROR.notready, `the proxy at ${s.address} cannot carry a sealed request (require_e2e)`);
+    } else {
+      this.sealTargets(s, q.model, q.maxCoefficient).then(
+        (targets) => {
+          if (targets.length === 0) {
+            if (mode === 'require') {
+              fail(
+                ANSWER_ERROR.notready,
+                `no attested worker of ${q.model} can take a sealed request (require_e2e)`,
+              );
+            } else {
+              send(q.query);
+            }
+            return;
+          }
+          let sealed: ReturnType<typeof sealQuery>;
+          try {
+            sealed = sealQuery({
+              model: q.model,
+              maxTokens: q.maxTokens,
+              request: q.query,
+              recipients: targets.map((t) => ({ workerKey: t.peer.publicKey, sealKey: t.peer.sealKey })),
+            });
+          } catch (err) {
+            fail(ANSWER_ERROR.failure, `could not seal the request: ${(err as Error).message}`);
+            return;
+          }
+          p.reader = sealed.reader;
+          p.sealedTo = new Map(targets.map((t) => [t.key, t]));
+          p.seal.sealed = true;
+          p.seal.recipients = targets.map((t) => t.key);
+          send(sealed.query);
+        },
+        (err: Error) => {
+          this.opts.log?.(`client: listing the sealable workers of ${q.model}: ${err.message}`);
+          if (mode === 'require')
+            fail(ANSWER_ERROR.notready, `cannot list the workers to seal to: ${err.message}`);
+          else send(q.query);
+        },
+      );
     }
     return {
       id: key,
+      seal: p.seal,
       abandon: () => {
         if (s.pending.get(key) === p) {
           // Keep listening so the final info still counts; just stop reporting.
@@ -367,6 +517,97 @@ export class ClientNode {
         }
       },
     };
+  }
+
+  /** A sealed answer that failed to open: the request ends with an error, its final info still counts. */
+  private sealFailed(
+    s: ClientSession,
+    key: string,
+    p: Pending,
+    message: string,
+    final: ClientFinal | undefined,
+  ): void {
+    this.opts.log?.(`client: a sealed answer from ${s.address} failed to open: ${message}`);
+    this.stats.failed++;
+    const cb = p.cb;
+    p.cb = { onHead() {}, onPart() {}, onError() {} };
+    if (final) {
+      s.pending.delete(key);
+      clearTimeout(p.timer);
+    } else {
+      // Further chunks of this answer are dropped unopened until its end.
+      p.dropped = true;
+    }
+    cb.onError(ANSWER_ERROR.protoviolation, `the sealed answer did not open: ${message}`, final);
+  }
+
+  private readonly workerVerifier: AttestationVerifier;
+  /** Verified worker certificates, by SHA-256 of the DER. */
+  private readonly verifiedWorkers = new Map<string, { peer: PeerAttestation; at: Date }>();
+
+  /** The workers (at most three) a request of `model` is sealed to: affordable, least loaded first. */
+  private async sealTargets(s: ClientSession, model: string, maxCoefficient: number): Promise<SealTarget[]> {
+    let c = s.catalogue.get(model);
+    if (!c || Date.now() - c.at > CATALOGUE_TTL_MS) {
+      c = { at: Date.now(), list: this.listSealable(s, model) };
+      s.catalogue.set(model, c);
+      const entry = c;
+      c.list.catch(() => {
+        if (s.catalogue.get(model) === entry) s.catalogue.delete(model);
+      });
+    }
+    const list = await c.list;
+    const affordable = list.filter((t) => t.coefficient <= maxCoefficient);
+    // None affordable: sealed to the cheapest all the same, so that the proxy says what coefficient would do.
+    const pool = affordable.length ? affordable : [...list].sort((a, b) => a.coefficient - b.coefficient);
+    const load = (t: SealTarget) => (t.max > 0 ? t.active / t.max : 1);
+    const ranked = pool
+      .map((t) => ({ t, r: Math.random() }))
+      .sort((a, b) => load(a.t) - load(b.t) || a.t.coefficient - b.t.coefficient || a.r - b.r)
+      .map((x) => x.t);
+    return ranked.slice(0, Math.min(SEAL_FANOUT, MAX_RECIPIENTS));
+  }
+
+  /** Asks the proxy for its sealable workers of a model, and keeps those whose certificates verify here. */
+  private async listSealable(s: ClientSession, model: string): Promise<SealTarget[]> {
+    const r = await call(s.conn, { _: 'ext.getWorkers', model });
+    const root = this.opts.root.current;
+    const check = this.opts.checkWorkerHashes ?? this.opts.checkProxyHashes !== false;
+    const out: SealTarget[] = [];
+    const now = new Date();
+    for (const [k, v] of this.verifiedWorkers) if (v.peer.expiresAt <= now) this.verifiedWorkers.delete(k);
+    for (const w of r.workers) {
+      const id = createHash('sha256').update(w.certificate).digest('hex');
+      try {
+        let v = this.verifiedWorkers.get(id);
+        if (!v) {
+          v = { peer: await this.workerVerifier.verifyCertificate(w.certificate, now), at: now };
+          this.verifiedWorkers.set(id, v);
+        }
+        const peer = v.peer;
+        if (!Buffer.from(peer.publicKey).equals(Buffer.from(w.worker_key)))
+          throw new Error('the certificate is for another key');
+        if (!peer.sealKey) throw new Error('the certificate has no sealing key');
+        if (check && !root.workerHashes.includes(peer.imageHash))
+          throw new Error(`image ${peer.imageHash} is not allowed by the root`);
+        const modelHash = createHash('sha256').update(w.model).digest('hex');
+        if (check && !root.modelHashes.includes(modelHash))
+          throw new Error(`model ${w.model} is not allowed by the root`);
+        out.push({
+          key: Buffer.from(peer.publicKey).toString('hex'),
+          peer: peer as SealTarget['peer'],
+          attestedAt: v.at,
+          coefficient: w.coefficient,
+          active: w.active_requests,
+          max: w.max_active_requests,
+        });
+      } catch (err) {
+        this.opts.log?.(
+          `client: worker ${Buffer.from(w.worker_key).toString('hex').slice(0, 16)} not sealable: ${(err as Error).message}`,
+        );
+      }
+    }
+    return out;
   }
 
   private topUpTimer: NodeJS.Timeout | undefined;

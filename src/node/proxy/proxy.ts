@@ -15,6 +15,7 @@ import { CocoonError, ProtocolError } from '../../errors.ts';
 import { Connection } from '../../net/connection.ts';
 import { RatlsServer } from '../../net/ratls.ts';
 import { reservationFor, tokensAvailable } from '../../pricing/tokens.ts';
+import { isSealedQuery, sealedQueryHeader } from '../../seal/sealed.ts';
 import type { Store } from '../../store/store.ts';
 import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
 import { decodeTl, encodeTl } from '../../tl/cocoon.ts';
@@ -28,7 +29,16 @@ import { verifierFor } from '../identity.ts';
 import { type Logger, shortId, silentLogger } from '../log.ts';
 import { NodeMetrics } from '../metrics.ts';
 import type { RootConfig, RootWatcher } from '../root-config.ts';
-import { ANSWER_ERROR, decodeMessage, dispatchQueries, idHex, negotiate, sendTl, unixTime } from '../rpc.ts';
+import {
+  ANSWER_ERROR,
+  decodeMessage,
+  dispatchQueries,
+  EXT_FLAG,
+  idHex,
+  negotiate,
+  sendTl,
+  unixTime,
+} from '../rpc.ts';
 import { ProxyAccounts } from './accounts.ts';
 import { newScore, type PoolWorker, pick, recordOutcome } from './pool.ts';
 import { ProxySettlement } from './settlement.ts';
@@ -95,6 +105,10 @@ export interface ProxyNodeOptions {
 interface WorkerLink extends PoolWorker {
   conn: Connection;
   peer: PeerAttestation;
+  /** Hex of the worker's certificate key: what sealed requests name their recipients by. */
+  key: string;
+  /** Speaks cocoon_ext.tl and has an attested sealing key: sealed requests may go to it. */
+  sealable: boolean;
   owner: string;
   modelSpec: string;
   proto: number;
@@ -113,6 +127,8 @@ interface ClientLink {
   nonce: bigint;
   authorized: boolean;
   requests: Map<string, ProxyRequest>;
+  /** Speaks cocoon_ext.tl. */
+  ext: boolean;
 }
 
 interface ProxyRequest {
@@ -133,6 +149,8 @@ interface ProxyRequest {
   bytes: number;
   timer: NodeJS.Timeout | undefined;
   done: boolean;
+  /** For a sealed request: the certificate keys (hex) of the workers it can be opened by. */
+  sealedTo?: Set<string>;
 }
 
 const FAKE_FUNDS = toNano('1000000');
@@ -348,7 +366,7 @@ export class ProxyNode {
   private proxyParams(proto: number): TlConstructors['proxy.params'] {
     return {
       _: 'proxy.params',
-      flags: 1 | (proto > 0 ? 2 : 0),
+      flags: 1 | (proto > 0 ? 2 : 0) | EXT_FLAG,
       proxy_public_key: this.opts.identity.publicKey,
       proxy_owner_address: this.opts.ownerAddress,
       proxy_sc_address: this.scAddress,
@@ -396,6 +414,8 @@ export class ProxyNode {
             id,
             conn,
             peer,
+            key: Buffer.from(peer.publicKey).toString('hex'),
+            sealable: (p.flags & EXT_FLAG) !== 0 && peer.sealKey !== undefined,
             owner: p.worker_owner_address,
             model: p.model.split('@')[0] as string,
             modelSpec: p.model,
@@ -565,6 +585,7 @@ export class ProxyNode {
             nonce,
             authorized: false,
             requests: new Map(),
+            ext: (p.flags & EXT_FLAG) !== 0,
           };
           this.clients.set(id, link);
           const hash = await secretHash(link);
@@ -603,6 +624,10 @@ export class ProxyNode {
           return authorized(link);
         },
         'client.getWorkerTypes': () => this.workerTypes(),
+        'ext.getWorkers': (q) => {
+          if (!link?.authorized) return fail('not authorised');
+          return this.sealableWorkers(q.model.split('@')[0] as string);
+        },
         'client.getWorkerTypesV2': () => this.workerTypesV2(),
         'client.updatePaymentStatus': () => {
           if (!link?.authorized) return fail('not authorised');
@@ -657,6 +682,24 @@ export class ProxyNode {
             max_active_requests: w.capacity,
           })),
       })),
+    };
+  }
+
+  /** The ready workers of a model that sealed requests can go to, with their certificates for the client. */
+  private sealableWorkers(model: string): TlTypes['ext.Workers'] {
+    return {
+      _: 'ext.workers',
+      workers: [...this.workers.values()]
+        .filter((w) => w.state === 'ready' && w.enabled && w.sealable && w.model === model)
+        .map((w) => ({
+          _: 'ext.workerInfo',
+          worker_key: w.peer.publicKey,
+          model: w.modelSpec,
+          coefficient: w.coefficient,
+          active_requests: w.running,
+          max_active_requests: w.capacity,
+          certificate: w.peer.certDer,
+        })),
     };
   }
 
@@ -723,6 +766,30 @@ export class ProxyNode {
       return this.reject(c, q.request_id, ANSWER_ERROR.badRequest, 'negative max_tokens or max_coefficient');
     }
     const model = q.model_name.split('@')[0] as string;
+    let sealedTo: Set<string> | undefined;
+    if (isSealedQuery(q.query)) {
+      // Sealed end to end: the proxy reads only the header, and routes among the workers it names.
+      let h: ReturnType<typeof sealedQueryHeader>;
+      try {
+        h = sealedQueryHeader(q.query);
+      } catch (err) {
+        return this.reject(
+          c,
+          q.request_id,
+          ANSWER_ERROR.badRequest,
+          `bad sealed request: ${(err as Error).message}`,
+        );
+      }
+      if (h.model.split('@')[0] !== model || h.maxTokens > q.max_tokens || h.maxTokens < 0) {
+        return this.reject(
+          c,
+          q.request_id,
+          ANSWER_ERROR.badRequest,
+          'the sealed request names another model or more max_tokens than the query reserves',
+        );
+      }
+      sealedTo = new Set(h.workerKeys);
+    }
     const price = this.root.params.pricePerToken;
     const acc = this.accounts.get('client', c.owner, c.scAddress);
     let funds = this.opts.clientFunds?.(c.owner) ?? { balance: FAKE_FUNDS, stake: FAKE_FUNDS };
@@ -781,6 +848,7 @@ export class ProxyNode {
       timer: undefined,
       done: false,
     };
+    if (sealedTo) r.sealedTo = sealedTo;
     if (!this.dispatch(r, true)) return false;
     acc.reserved += reserved;
     c.requests.set(key, r);
@@ -791,10 +859,13 @@ export class ProxyNode {
 
   /** Sends a request to a worker; false (and the client answered) when none can take it. */
   private dispatch(r: ProxyRequest, first: boolean): boolean {
-    const candidates = [...this.workers.values()].filter((w) => w.state === 'ready' && w.model === r.model);
+    const sealedTo = r.sealedTo;
+    const candidates = [...this.workers.values()].filter(
+      (w) => w.state === 'ready' && w.model === r.model && (!sealedTo || (w.sealable && sealedTo.has(w.key))),
+    );
     const res = pick(candidates, r.query.max_coefficient, r.tried);
     if (!('worker' in res)) {
-      const [code, msg] =
+      let [code, msg] =
         res.none === 'no_model'
           ? Date.now() - this.startedAt < (this.opts.warmupMs ?? WARMUP_MS)
             ? // Just started: its workers may not have reconnected yet, so the model may well exist.
@@ -808,6 +879,11 @@ export class ProxyNode {
                   ANSWER_ERROR.badRequest,
                   `no worker for ${r.model} at max_coefficient ${r.query.max_coefficient}: can run this query with coefficient=${res.minCoefficient}`,
                 ];
+      if (sealedTo && res.none !== 'too_expensive') {
+        // Only the workers it is sealed to can open it; the client lists the workers again and reseals.
+        code = res.none === 'busy' ? ANSWER_ERROR.overloaded : ANSWER_ERROR.notready;
+        msg = `none of the ${sealedTo.size} workers this request is sealed to can take it now (${res.none === 'busy' ? 'busy' : 'gone'})`;
+      }
       if (first) this.reject(r.client, r.clientRequestId, code, msg);
       else this.finish(r, code, msg, undefined);
       return false;
@@ -865,7 +941,32 @@ export class ProxyNode {
     m: TlConstructors['proxy.queryAnswerEx'] | TlConstructors['proxy.queryAnswerPartEx'],
   ): void {
     const complete = (m.flags & 1) !== 0;
-    if (m._ === 'proxy.queryAnswerEx') {
+    if (m._ === 'proxy.queryAnswerEx' && r.sealedTo) {
+      // Sealed: relayed as it came. The client opens it; the proxy bills from the final info alone.
+      if (r.headSent) {
+        w.conn.close(new ProtocolError('PROTOVIOLATION', 'a second answer head'));
+        return;
+      }
+      r.headSent = true;
+      r.bytes += m.answer.length;
+      const answer = m.answer;
+      if (complete) {
+        this.settle(r, m.final_info, true, (final_info) => ({
+          _: 'client.queryAnswerEx',
+          request_id: r.clientRequestId,
+          answer: Uint8Array.from(answer),
+          flags: 1,
+          final_info,
+        }));
+        return;
+      }
+      this.sendClient(r.client, {
+        _: 'client.queryAnswerEx',
+        request_id: r.clientRequestId,
+        answer,
+        flags: 0,
+      });
+    } else if (m._ === 'proxy.queryAnswerEx') {
       if (r.headSent) {
         w.conn.close(new ProtocolError('PROTOVIOLATION', 'a second answer head'));
         return;

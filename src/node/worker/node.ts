@@ -13,6 +13,7 @@ import { ProtocolError } from '../../errors.ts';
 import type { Connection } from '../../net/connection.ts';
 import type { InferenceEngine } from '../../openai/engine.ts';
 import type { AdjustedTokens } from '../../pricing/tokens.ts';
+import { x25519PrivateKeyObject } from '../../seal/hpke.ts';
 import type { Store } from '../../store/store.ts';
 import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
 import { childScAddress } from '../addresses.ts';
@@ -25,7 +26,7 @@ import { NodeMetrics } from '../metrics.ts';
 import { type HeldPayment, PaymentTracker } from '../payments.ts';
 import { checkProxyParams, ProxyLinks, type ProxySession } from '../proxy-link.ts';
 import type { RootWatcher } from '../root-config.ts';
-import { call, decodeMessage, PROTO_MAX, PROTO_MIN, sendTl } from '../rpc.ts';
+import { call, decodeMessage, EXT_FLAG, PROTO_MAX, PROTO_MIN, sendTl } from '../rpc.ts';
 import { WorkerQueries } from './query.ts';
 
 export interface WorkerNodeOptions {
@@ -102,6 +103,10 @@ export class WorkerNode {
         reasoning: root.params.reasoningTokensPriceMultiplier,
       },
       maxActiveRequests: opts.maxActiveRequests ?? 200,
+      seal: {
+        workerKey: opts.identity.publicKey,
+        sealPrivateKey: x25519PrivateKeyObject(opts.identity.seal.privateKey),
+      },
     });
     const linkOpts: ConstructorParameters<typeof ProxyLinks<WorkerSession>>[0] = {
       root: opts.root,
@@ -242,7 +247,7 @@ export class WorkerNode {
       _: 'worker.connectToProxy',
       params: {
         _: 'worker.params',
-        flags: 3,
+        flags: 3 | EXT_FLAG,
         worker_owner_address: this.opts.ownerAddress,
         model: this.opts.model,
         coefficient: sentCoefficient,

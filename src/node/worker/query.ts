@@ -4,10 +4,12 @@
 // and the worker's start/end times). Every failure ends the request with `proxy.queryAnswerErrorEx` — never a
 // legacy constructor — carrying the tokens counted so far.
 
-import { CocoonError, TonErrorCode } from '../../errors.ts';
+import type { KeyObject } from 'node:crypto';
+import { CocoonError, SealError, TonErrorCode } from '../../errors.ts';
 import type { InferenceEngine } from '../../openai/engine.ts';
 import { validateRequest } from '../../openai/validate.ts';
 import { type AdjustedTokens, adjustTokens, type Multipliers } from '../../pricing/tokens.ts';
+import { isSealedQuery, openSealedQuery } from '../../seal/sealed.ts';
 import { decodeTl, encodeTl } from '../../tl/cocoon.ts';
 import type { TlConstructors, TlFunctions, TlTypes } from '../../tl/cocoon-api.gen.ts';
 import { unixTime } from '../rpc.ts';
@@ -22,6 +24,8 @@ export interface WorkerQueryOptions {
   model: string;
   multipliers: Multipliers;
   maxActiveRequests: number;
+  /** This worker's certificate key and sealing key: requests sealed to it are opened with them. */
+  seal?: { workerKey: Uint8Array; sealPrivateKey: KeyObject };
   /** Seconds since the epoch, fractional (for the X-Cocoon-Worker-* headers and final info). */
   now?: () => number;
 }
@@ -30,6 +34,18 @@ const enc = new TextEncoder();
 
 /** The answer length a request without max_tokens is capped at (what the client reserves for it). */
 export const DEFAULT_MAX_TOKENS = 1000;
+
+/**
+ * What an engine failure says on the wire. Error texts travel in clear through the proxy, and an engine may echo
+ * parts of the prompt in its errors: for a sealed request only the error's code goes out.
+ */
+function engineError(err: unknown, sealed: boolean): string {
+  if (sealed) {
+    const code = err instanceof CocoonError ? err.code : 'ENGINE_FAILED';
+    return `the inference engine failed (${code}; details withheld from a sealed request)`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
 
 export class WorkerQueries {
   private active = 0;
@@ -51,9 +67,38 @@ export class WorkerQueries {
    */
   async run(
     q: RunQuery,
-    send: (m: AnswerMessage) => void | Promise<void>,
+    plainSend: (m: AnswerMessage) => void | Promise<void>,
     signal?: AbortSignal,
   ): Promise<AdjustedTokens> {
+    let send = plainSend;
+    let query = q.query;
+    let sealedMaxTokens: number | undefined;
+    if (isSealedQuery(q.query)) {
+      // Sealed to this worker's enclave: opened here, and every answer chunk sealed back for the client alone.
+      const seal = this.opts.seal;
+      try {
+        if (!seal) throw new SealError('SEAL_NOT_FOR_ME', 'this worker has no sealing key');
+        const opened = openSealedQuery(q.query, seal);
+        query = opened.request;
+        sealedMaxTokens = opened.maxTokens;
+        const w = opened.writer;
+        send = (m) => {
+          const last = (m.flags & 1) !== 0;
+          if (m._ === 'proxy.queryAnswerEx') return plainSend({ ...m, answer: w.head(m.answer, last) });
+          if (m._ === 'proxy.queryAnswerPartEx') return plainSend({ ...m, answer: w.part(m.answer, last) });
+          return plainSend(m);
+        };
+      } catch (err) {
+        await plainSend({
+          _: 'proxy.queryAnswerErrorEx',
+          request_id: q.request_id,
+          error_code: TonErrorCode.failure,
+          error: `cannot open the sealed request: ${(err as Error).message}`,
+          flags: 0,
+        });
+        return { prompt: 0n, cached: 0n, completion: 0n, reasoning: 0n, total: 0n };
+      }
+    }
     const now = this.opts.now ?? unixTime;
     const start = now();
     const coefficient = Number(q.coefficient);
@@ -111,7 +156,7 @@ export class WorkerQueries {
     try {
       let req: ReturnType<typeof decodeTl>;
       try {
-        req = decodeTl(q.query);
+        req = decodeTl(query);
       } catch {
         return fail(TonErrorCode.protoviolation, 'the query is not an http.request');
       }
@@ -139,6 +184,14 @@ export class WorkerQueries {
       if (body.max_tokens === undefined && body.max_completion_tokens === undefined) {
         body.max_tokens = DEFAULT_MAX_TOKENS;
       }
+      if (sealedMaxTokens !== undefined) {
+        // The proxy cannot read a sealed body, so it reserved for the header's max_tokens: never answer more.
+        for (const k of ['max_tokens', 'max_completion_tokens'] as const) {
+          const v = body[k];
+          if (v === undefined) continue;
+          body[k] = typeof v === 'number' ? Math.min(v, sealedMaxTokens) : sealedMaxTokens;
+        }
+      }
       let res: Awaited<ReturnType<InferenceEngine['request']>>;
       try {
         const r: Parameters<InferenceEngine['request']>[0] = {
@@ -152,7 +205,7 @@ export class WorkerQueries {
         const timeout = err instanceof CocoonError && err.code === 'ENGINE_TIMEOUT';
         return fail(
           timeout ? TonErrorCode.timeout : TonErrorCode.failure,
-          err instanceof Error ? err.message : String(err),
+          engineError(err, sealedMaxTokens !== undefined),
         );
       }
       const head: TlConstructors['http.response'] = {
@@ -195,7 +248,7 @@ export class WorkerQueries {
         return tokens;
       } catch (err) {
         // Headers are out: the error message ends the stream; nothing was counted for an unfinished answer.
-        return fail(TonErrorCode.failure, err instanceof Error ? err.message : String(err));
+        return fail(TonErrorCode.failure, engineError(err, sealedMaxTokens !== undefined));
       }
     } finally {
       this.active--;

@@ -1,0 +1,373 @@
+// Requests sealed end to end to the worker enclave, over the whole network: the app's answer is the same as in
+// plain mode, the privacy label says who could read it, a proxy that tampers with, reorders or cuts a sealed
+// answer is caught by the client, and the proxy process never holds the prompt or the answer: its memory is
+// scanned for a marker sent sealed (absent) and one sent plain by a second client (present, so the scan works).
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import OpenAI, { APIError } from 'openai';
+import { type LocalNetwork, startLocalNetwork } from '../src/node/network.ts';
+import type { ProxyNode } from '../src/node/proxy/proxy.ts';
+import { HttpEngine } from '../src/openai/engine.ts';
+import { FAKE_TDX_IMAGE_HASH } from '../src/tee/fake-tdx.ts';
+import type { TlTypes } from '../src/tl/cocoon-api.gen.ts';
+import { freePort } from './support/local-root.ts';
+import { startTestEngine, type TestEngineServer } from './support/openai-server.ts';
+
+type Answer = TlTypes['client.QueryAnswerEx'];
+/** Rewrites the messages of one answer before the proxy sends them to the client (all of them at its end). */
+type Rewrite = (ms: Answer[]) => Answer[];
+
+/** Makes the proxy hold each answer to the client until it is complete, and pass it through `rewrite`. */
+function interceptAnswers(proxy: ProxyNode): { next: Rewrite | undefined } {
+  const ctl: { next: Rewrite | undefined } = { next: undefined };
+  const p = proxy as unknown as { sendClient(c: unknown, m: Answer): void };
+  const send = p.sendClient.bind(proxy);
+  const held = new Map<string, Answer[]>();
+  p.sendClient = (c, m) => {
+    const rewrite = ctl.next;
+    if (!rewrite) return send(c, m);
+    const key = Buffer.from(m.request_id).toString('hex');
+    const list = [...(held.get(key) ?? []), m];
+    held.set(key, list);
+    if (m._ === 'client.queryAnswerErrorEx' || m.flags & 1) {
+      held.delete(key);
+      ctl.next = undefined;
+      for (const x of rewrite(list)) send(c, x);
+    }
+  };
+  return ctl;
+}
+
+const streamText = async (ai: OpenAI, content: string): Promise<string> => {
+  const s = await ai.chat.completions.create({
+    model: 'ok',
+    messages: [{ role: 'user', content }],
+    stream: true,
+  });
+  let text = '';
+  for await (const c of s) text += c.choices[0]?.delta.content ?? '';
+  return text;
+};
+
+describe('sealed requests on a local network', () => {
+  let engine: TestEngineServer;
+  let net: LocalNetwork;
+  let ai: OpenAI;
+  let ctl: { next: Rewrite | undefined };
+
+  before(async () => {
+    engine = await startTestEngine();
+    net = await startLocalNetwork({
+      workers: [
+        { engine: new HttpEngine({ url: engine.url }), model: 'ok' },
+        { engine: new HttpEngine({ url: engine.url }), model: 'ok' },
+      ],
+      powDifficulty: 4,
+      clientFunds: () => ({ balance: 10n ** 15n, stake: 10n ** 15n }),
+    });
+    ai = new OpenAI({ baseURL: net.apiUrl, apiKey: 'unused', maxRetries: 0, timeout: 20_000 });
+    ctl = interceptAnswers(net.proxy);
+  });
+  after(async () => {
+    await net?.close();
+    await engine?.close();
+  });
+
+  test('an answer sealed to the worker: the same answer, a label naming the worker enclave, the costs', async () => {
+    const { data, response } = await ai.chat.completions
+      .create({ model: 'ok', messages: [{ role: 'user', content: 'echo:sealed hello world' }] })
+      .withResponse();
+    assert.equal(data.choices[0]?.message.content, 'sealed hello world');
+    assert.equal((data.usage as unknown as { total_cost: number }).total_cost, 360);
+    const label = response.headers.get('x-cocoon-privacy') ?? '';
+    assert.match(label, /^e2e=1; plaintext=worker; worker=[0-9a-f]{64}; image=[0-9a-f]{64}; tee=fake_tdx; /);
+    assert.ok(label.includes(`image=${FAKE_TDX_IMAGE_HASH}`), label);
+    const worker = /worker=([0-9a-f]{64})/.exec(label)?.[1];
+    assert.ok(
+      net.identities.workers.some((w) => Buffer.from(w.publicKey).toString('hex') === worker),
+      `${worker} is not a worker of this network`,
+    );
+    // The proxy's own timing still reaches the app, from the final info.
+    assert.ok(Number(response.headers.get('x-cocoon-proxy-start')) > 1.7e9);
+    assert.equal(engine.seen.at(-1)?.body.max_tokens, 1000);
+  });
+
+  test('a streamed sealed answer arrives chunk by chunk, and require_e2e is met', async () => {
+    assert.equal(
+      await streamText(ai, 'echo:streamed through the proxy unread'),
+      'streamed through the proxy unread',
+    );
+    const r = await fetch(`${net.apiUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'ok',
+        messages: [{ role: 'user', content: 'echo:x' }],
+        require_e2e: true,
+      }),
+    });
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('x-cocoon-privacy') ?? '', /^e2e=1/);
+  });
+
+  test('a sealed answer changed, reordered or cut short by the proxy is an error to the app, not text', async () => {
+    const flip: Rewrite = (ms) =>
+      ms.map((m, i) => {
+        if (i !== 2 || m._ !== 'client.queryAnswerPartEx') return m;
+        const answer = Uint8Array.from(m.answer);
+        answer[answer.length - 1]! ^= 1;
+        return { ...m, answer };
+      });
+    const swap: Rewrite = (ms) => {
+      const out = [...ms];
+      const [a, b] = [out[2] as Answer, out[3] as Answer];
+      // The answers trade places, the flags and final info stay where they were.
+      if ('answer' in a && 'answer' in b) {
+        out[2] = { ...a, answer: b.answer } as Answer;
+        out[3] = { ...b, answer: a.answer } as Answer;
+      }
+      return out;
+    };
+    const cut: Rewrite = (ms) => {
+      const last = ms.at(-1) as Answer;
+      const prev = ms.at(-2) as Answer;
+      if (last._ === 'client.queryAnswerErrorEx' || prev._ === 'client.queryAnswerErrorEx') return ms;
+      // The last chunk dropped, its final info moved onto the one before: a clean-looking end, one chunk short.
+      return [...ms.slice(0, -2), { ...prev, flags: last.flags, final_info: last.final_info } as Answer];
+    };
+    for (const [name, rewrite] of [
+      ['changed', flip],
+      ['reordered', swap],
+      ['cut short', cut],
+    ] as const) {
+      ctl.next = rewrite;
+      let text = '';
+      await assert.rejects(
+        async () => {
+          text = await streamText(ai, 'echo:abcdefghijklmnop');
+        },
+        (err: unknown) => err instanceof APIError && /sealed answer/.test(err.message),
+        name,
+      );
+      assert.notEqual(text, 'abcdefghijklmnop', name);
+      assert.equal(ctl.next, undefined, `${name}: the answer went through the rewrite`);
+    }
+    // The connection to the proxy is still good.
+    assert.equal(await streamText(ai, 'echo:after'), 'after');
+  });
+
+  test('with sealing off the label says the proxy saw the request; require_e2e then refuses it', async () => {
+    const c = net.client as unknown as { opts: { seal?: string } };
+    c.opts.seal = 'off';
+    try {
+      const { response } = await ai.chat.completions
+        .create({ model: 'ok', messages: [{ role: 'user', content: 'echo:plain' }] })
+        .withResponse();
+      assert.equal(response.headers.get('x-cocoon-privacy'), 'e2e=0; plaintext=proxy,worker');
+      const r = await fetch(`${net.apiUrl}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'ok', messages: [{ role: 'user', content: 'x' }], require_e2e: true }),
+      });
+      assert.equal(r.status, 503);
+      assert.match(
+        ((await r.json()) as { error: { message: string } }).error.message,
+        /require_e2e cannot be met/,
+      );
+    } finally {
+      c.opts.seal = 'auto';
+    }
+  });
+});
+
+/** Every readable mapping of a process, searched for each needle. Needs ptrace access (a child of ours). */
+function scanMemory(pid: number, needles: Buffer[]): boolean[] {
+  const found = needles.map(() => false);
+  const maps = readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n');
+  const fd = openSync(`/proc/${pid}/mem`, 'r');
+  try {
+    const overlap = Math.max(...needles.map((n) => n.length));
+    const chunk = Buffer.alloc(1 << 20);
+    for (const line of maps) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) r/.exec(line);
+      if (!m || line.includes('[vvar]') || line.includes('[vsyscall]')) continue;
+      const end = Number.parseInt(m[2] as string, 16);
+      let at = Number.parseInt(m[1] as string, 16);
+      let carry = Buffer.alloc(0);
+      while (at < end) {
+        let n = 0;
+        try {
+          n = readSync(fd, chunk, 0, Math.min(chunk.length, end - at), at);
+        } catch {
+          break; // unreadable (guard pages)
+        }
+        if (n <= 0) break;
+        const hay = Buffer.concat([carry, chunk.subarray(0, n)]);
+        needles.forEach((needle, i) => {
+          if (!found[i] && hay.includes(needle)) found[i] = true;
+        });
+        carry = Buffer.from(hay.subarray(Math.max(0, hay.length - overlap)));
+        at += n;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return found;
+}
+
+interface Proc {
+  child: ChildProcess;
+  out: string[];
+  waitFor(re: RegExp): Promise<string>;
+}
+
+function run(args: string[]): Proc {
+  const bin = new URL('../bin/cocoon.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: string[] = [];
+  child.stderr?.on('data', (d: Buffer) => out.push(d.toString()));
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  lines.on('line', (l) => out.push(l));
+  return {
+    child,
+    out,
+    waitFor: (re) =>
+      new Promise((resolve, reject) => {
+        const seen = out.map((l) => re.exec(l)).find(Boolean);
+        if (seen) return resolve(seen[1] ?? seen[0]);
+        const timer = setTimeout(() => reject(new Error(`no ${re}:\n${out.join('\n')}`)), 60_000);
+        lines.on('line', (l) => {
+          const m = re.exec(l);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1] ?? m[0]);
+          }
+        });
+        child.once('exit', (code) =>
+          reject(new Error(`exited ${code} waiting for ${re}:\n${out.join('\n')}`)),
+        );
+      }),
+  };
+}
+
+describe('the proxy process never holds a sealed prompt or answer', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cocoon-seal-'));
+  const procs: Proc[] = [];
+  after(() => {
+    for (const p of procs) p.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a marker sent sealed is nowhere in the proxy memory or logs; one sent plain is', async (t) => {
+    const engine = await startTestEngine();
+    try {
+      const [wp, cp] = [await freePort(), await freePort()];
+      const rootFile = join(dir, 'root.json');
+      writeFileSync(
+        rootFile,
+        JSON.stringify({
+          proxies: [{ workers: `127.0.0.1:${wp}`, clients: `127.0.0.1:${cp}` }],
+          proxy_hashes: [FAKE_TDX_IMAGE_HASH],
+          worker_hashes: [FAKE_TDX_IMAGE_HASH],
+          model_hashes: [createHash('sha256').update('test-model').digest('hex')],
+        }),
+      );
+      const common = ['--root-config', rootFile, '--tee', 'fake_tdx', '--peer-policy', 'fake_tdx'];
+      const proxy = run([
+        'proxy',
+        ...common,
+        '--dir',
+        join(dir, 'p'),
+        '--workers-port',
+        `${wp}`,
+        '--clients-port',
+        `${cp}`,
+        '--stats-port',
+        '0',
+        '--pow-difficulty',
+        '8',
+        '--log-level',
+        'trace',
+      ]);
+      procs.push(proxy);
+      await proxy.waitFor(/proxy: workers on/);
+      const pid = proxy.child.pid as number;
+      try {
+        scanMemory(pid, [Buffer.from('x')]);
+      } catch (err) {
+        t.skip(`this machine does not let a process read its child's memory: ${(err as Error).message}`);
+        return;
+      }
+      const worker = run([
+        'worker',
+        ...common,
+        '--dir',
+        join(dir, 'w'),
+        '--backend',
+        engine.url,
+        '--stats-port',
+        '0',
+      ]);
+      const sealed = run(['client', ...common, '--dir', join(dir, 'c1'), '--port', '0']);
+      const plain = run(['client', ...common, '--dir', join(dir, 'c2'), '--port', '0', '--seal', 'off']);
+      procs.push(worker, sealed, plain);
+      await worker.waitFor(/worker: connected to proxy/);
+      const apis = [await sealed.waitFor(/OpenAI API on (\S+)/), await plain.waitFor(/OpenAI API on (\S+)/)];
+      await sealed.waitFor(/client: connected to proxy/);
+      await plain.waitFor(/client: connected to proxy/);
+      // Markers built here at run time, so that no copy of them sits in any source file the proxy loads.
+      const mark = () => `M${randomBytes(12).toString('hex')}K`;
+      const [promptSealed, answerSealed, promptPlain, answerPlain] = [mark(), mark(), mark(), mark()];
+      const ask = async (api: string, prompt: string, answer: string) => {
+        const ai = new OpenAI({ baseURL: api, apiKey: 'unused', maxRetries: 0 });
+        const { data, response } = await ai.chat.completions
+          .create({
+            model: 'test-model',
+            messages: [
+              { role: 'system', content: `never repeat ${prompt}` },
+              { role: 'user', content: `echo:${answer}` },
+            ],
+          })
+          .withResponse();
+        assert.equal(data.choices[0]?.message.content, answer);
+        const s = await ai.chat.completions.create({
+          model: 'test-model',
+          messages: [{ role: 'user', content: `echo:${answer}` }],
+          stream: true,
+        });
+        let text = '';
+        for await (const c of s) text += c.choices[0]?.delta.content ?? '';
+        assert.equal(text, answer);
+        return response.headers.get('x-cocoon-privacy') ?? '';
+      };
+      assert.match(await ask(apis[0] as string, promptSealed, answerSealed), /^e2e=1; plaintext=worker/);
+      assert.equal(await ask(apis[1] as string, promptPlain, answerPlain), 'e2e=0; plaintext=proxy,worker');
+      // The worker opened the sealed request: the engine got the prompt.
+      assert.ok(engine.seen.some((s) => JSON.stringify(s.body).includes(promptSealed)));
+      const needles = [promptSealed, answerSealed, promptPlain, answerPlain].map((m) => Buffer.from(m));
+      const found = scanMemory(pid, needles);
+      assert.deepEqual(
+        found.slice(2),
+        [true, true],
+        'the scan finds what the proxy did see (the plain request)',
+      );
+      assert.deepEqual(
+        found.slice(0, 2),
+        [false, false],
+        'the sealed prompt or answer is in the proxy memory',
+      );
+      const logs = proxy.out.join('\n');
+      assert.ok(!logs.includes(promptSealed) && !logs.includes(answerSealed));
+    } finally {
+      await engine.close();
+    }
+  });
+});
