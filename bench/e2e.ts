@@ -2,8 +2,9 @@
 // reverse proxy (the floor for one more hop over TLS, when Debian's nginx is installed), and through
 // client → proxy → worker, each node its own process (`cocoon proxy|worker|client` on a JSON root config, fake
 // TDX, real RA-TLS), measured in one run on one machine by one load generator. Reports first-byte and
-// full-response latency at concurrency 1 and 64 and requests per second, the added latency over direct, and
-// (with `detail`) the latency distributions and a throughput sweep over concurrency for the charts.
+// full-response latency at concurrency 1 and 64 and requests per second, the added latency over direct, what
+// sealing end to end costs (the chain is sealed, as by default; a second client with --seal off is the same chain in
+// plain, measured alongside), and (with `detail`) the latency distributions and a throughput sweep over concurrency for the charts.
 // COCOON_BENCH_PROFILE=DIR writes a CPU profile of every process into DIR.
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -226,6 +227,14 @@ export const e2eBench: Benchmark = {
         /client: connected to proxy/,
       );
       children.push(client.child);
+      // The same client with sealing off: what sealing costs, side by side.
+      const plainPort = await freePort();
+      const plainClient = await start(
+        [...common, 'client', ...opts, '--dir', join(dir, 'c2'), '--port', `${plainPort}`, '--seal', 'off'],
+        /client: connected to proxy/,
+      );
+      children.push(plainClient.child);
+      const plain: Target = { url: new URL(`http://127.0.0.1:${plainPort}/v1/chat/completions`) };
       const direct: Target = { url: new URL(`${backendUrl}/v1/chat/completions`) };
       const chain: Target = { url: new URL(`http://127.0.0.1:${apiPort}/v1/chat/completions`) };
       let nginx: Target | undefined;
@@ -241,6 +250,7 @@ export const e2eBench: Benchmark = {
         const paths: [string, Target][] = [
           ['direct', direct],
           ['chain', chain],
+          ['plain', plain],
         ];
         if (nginx) paths.splice(1, 0, ['nginx', nginx]);
         const out: Record<string, { samples: Sample[]; rps: number }> = {};
@@ -250,7 +260,7 @@ export const e2eBench: Benchmark = {
             const prev = out[name];
             out[name] = prev ? { samples: [...prev.samples, ...r.samples], rps: (prev.rps + r.rps) / 2 } : r;
           }
-        return out as Record<'direct' | 'chain', { samples: Sample[]; rps: number }> &
+        return out as Record<'direct' | 'chain' | 'plain', { samples: Sample[]; rps: number }> &
           Partial<Record<'nginx', { samples: Sample[]; rps: number }>>;
       };
       const r1 = await run(1, n1);
@@ -273,6 +283,19 @@ export const e2eBench: Benchmark = {
         goals: { added_p50_ms_c1: 1.5, added_p99_ms_c64: 10, throughput_ratio: 0.5 },
         direct: { c1: s.d1, c64: s.d64 },
         chain: { c1: s.c1, c64: s.c64 },
+      };
+      // The chain above is sealed end to end (the default); the same chain in plain, measured alongside.
+      const p1 = summary(r1.plain);
+      const p64 = summary(r64.plain);
+      const change = (a: number, b: number) => r2(((a - b) / b) * 100);
+      out.sealed = {
+        added_p50_ms_c1: r2(s.c1.full_p50_ms - p1.full_p50_ms),
+        added_p50_pct_c1: change(s.c1.full_p50_ms, p1.full_p50_ms),
+        added_p99_pct_c1: change(s.c1.full_p99_ms, p1.full_p99_ms),
+        added_p50_pct_c64: change(s.c64.full_p50_ms, p64.full_p50_ms),
+        throughput_ratio_c64: r2(s.c64.rps / p64.rps),
+        goal: { added_p50_pct_c1: 5 },
+        plain: { c1: p1, c64: p64 },
       };
       if (r1.nginx && r64.nginx) {
         const n1s = summary(r1.nginx);
@@ -303,6 +326,7 @@ export const e2eBench: Benchmark = {
       }
       out.setup =
         'backend, proxy, worker and client each in its own process; fake TDX over real RA-TLS; streaming SSE; ' +
+        'chain sealed end to end (HPKE, AES-256-GCM), plain: a second client with --seal off; ' +
         'nginx: TLS 1.3 reverse proxy, unbuffered, keep-alive upstream; one load generator for all paths';
       return out;
     } finally {
