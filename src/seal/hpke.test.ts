@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { hkdfSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
 import { Aes128Gcm, Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
@@ -7,6 +8,7 @@ import {
   type AeadId,
   deriveX25519,
   generateX25519,
+  hkdfSha256,
   setupBaseRecipient,
   setupBaseSender,
 } from './hpke.ts';
@@ -110,5 +112,16 @@ describe('HPKE (RFC 9180) base mode', () => {
     assert.throws(() => setupBaseSender(0x9 as AeadId, r.publicKey, info), {
       code: 'SEAL_SUITE_UNSUPPORTED',
     });
+  });
+
+  it('hkdfSha256 is RFC 5869 (case 1) and agrees with node hkdfSync', () => {
+    const ikm = h('0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b');
+    const salt = h('000102030405060708090a0b0c');
+    const info = h('f0f1f2f3f4f5f6f7f8f9');
+    const okm = '3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865';
+    assert.equal(hex(hkdfSha256(salt, ikm, info, 42)), okm);
+    for (const n of [1, 32, 44, 80]) {
+      assert.equal(hex(hkdfSha256(salt, ikm, info, n)), hex(hkdfSync('sha256', ikm, salt, info, n)));
+    }
   });
 });

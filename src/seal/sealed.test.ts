@@ -3,7 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { decodeTl, encodeTl } from '../tl/cocoon.ts';
 import { generateX25519 } from './hpke.ts';
-import { isSealedQuery, openSealedQuery, sealedQueryHeader, sealQuery } from './sealed.ts';
+import {
+  isSealedQuery,
+  OpenedSessions,
+  openSealedQuery,
+  SealSessions,
+  sealedQueryHeader,
+  sealQuery,
+} from './sealed.ts';
 
 function worker() {
   const seal = generateX25519();
@@ -134,5 +141,38 @@ describe('sealed queries and answers', () => {
         code: 'SEAL_OPEN_FAILED',
       });
     }
+  });
+
+  it('sessions: one encapsulation per worker for ten minutes, the worker caches it, and recomputes it if lost', () => {
+    let now = 1_000_000;
+    const sessions = new SealSessions(() => now);
+    const a = worker();
+    const opened = new OpenedSessions(() => now);
+    const seal = () => sealQuery({ model: 'm', maxTokens: 8, request, recipients: [a], sessions });
+    const enc = (q: Uint8Array) => {
+      const d = decodeTl(q);
+      if (d._ !== 'ext.sealedQuery') throw new Error('not sealed');
+      return Buffer.from(d.recipients[0]!.enc).toString('hex');
+    };
+    const q1 = seal();
+    const q2 = seal();
+    assert.equal(enc(q1.query), enc(q2.query));
+    // The same session, but every request has its own content key, nonce and answer key.
+    assert.notDeepEqual(q1.query.subarray(-40), q2.query.subarray(-40));
+    const o1 = openSealedQuery(q1.query, { ...a, sessions: opened });
+    const o2 = openSealedQuery(q2.query, { ...a, sessions: opened });
+    assert.equal(opened.size, 1);
+    const h1 = o1.writer.head(Buffer.from('one'), true);
+    const h2 = o2.writer.head(Buffer.from('two'), true);
+    assert.equal(q2.reader.head(h2).data.toString(), 'two');
+    assert.throws(() => q2.reader.head(h1), { code: 'SEAL_OPEN_FAILED' }); // another request's answer
+    assert.equal(q1.reader.head(h1).data.toString(), 'one');
+    // A worker without the session (restarted cache) opens it from the enc alone.
+    assert.deepEqual(openSealedQuery(q2.query, a).request, request);
+    now += 10 * 60_000 + 1;
+    const q3 = seal();
+    assert.notEqual(enc(q3.query), enc(q1.query));
+    assert.deepEqual(openSealedQuery(q3.query, { ...a, sessions: opened }).request, request);
+    assert.equal(opened.size, 2);
   });
 });

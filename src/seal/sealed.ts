@@ -1,25 +1,34 @@
 // Requests sealed end to end from the client to the worker enclave, and answers sealed back, chunk by chunk
 // (cocoon_ext.tl). The proxy between them routes and meters without being able to read either.
 //
+// Sessions: a client sets up an HPKE context (RFC 9180 base mode) with each worker's attested X25519 key once, and
+// both ends export a session secret from it; the client reuses that encapsulation for up to ten minutes, the worker
+// keeps the secret in a bounded cache keyed by it. The two X25519 operations of a setup (~200 µs) are then paid
+// once per session instead of once per request and recipient; a worker that lost the secret recomputes it from the
+// `enc` every request carries. Forward secrecy is per session.
+//
 // Request: a random content key encrypts the serialized http.request once; each candidate worker gets that key
-// sealed with HPKE to its attested X25519 key. The proxy may pick any of them (and fail over among them), but can
+// wrapped under its session key (random nonce). The proxy may pick any of them (and fail over among them), but can
 // change nothing: the header (model, max_tokens, the recipients' keys, the nonce) is the associated data of every
 // encryption.
 //
-// Answer: the chosen worker and the client derive an answer key and nonce from their HPKE context (the exporter,
-// so no other recipient can), and seal every chunk as flag ‖ data under nonce = base XOR index. A chunk dropped,
-// repeated or moved fails to open; an answer ended before the chunk flagged last is reported as cut short.
+// Answer: the chosen worker and the client derive an answer key and nonce from their session secret and the
+// request's nonce (so no other recipient can), and seal every chunk as flag ‖ data under nonce = base XOR index.
+// A chunk dropped, repeated or moved fails to open; an answer ended before the chunk flagged last is reported as
+// cut short.
 
-import { randomBytes } from 'node:crypto';
+import { type KeyObject, randomBytes } from 'node:crypto';
 import { SealError } from '../errors.ts';
 import { decodeTl, encodeTl } from '../tl/cocoon.ts';
 import type { TlConstructors } from '../tl/cocoon-api.gen.ts';
 import {
   AEAD,
   type AeadId,
+  aeadKeyLength,
   aeadOpen,
   aeadSeal,
   type HpkeContext,
+  hkdfSha256,
   setupBaseRecipient,
   setupBaseSender,
 } from './hpke.ts';
@@ -28,10 +37,18 @@ type SealedQuery = TlConstructors['ext.sealedQuery'];
 
 /** HPKE info of a sealed query; changes with the format. */
 const QUERY_INFO = new TextEncoder().encode('cocoon sealed query v1');
-/** Exporter context of the answer key and base nonce. */
-const ANSWER_EXPORT = new TextEncoder().encode('cocoon sealed answer v1');
-const KEY_LEN = 32;
+/** Exporter context of a session's secrets. */
+const SESSION_EXPORT = new TextEncoder().encode('cocoon seal session v1');
+/** HKDF info of an answer's key and base nonce. */
+const ANSWER_INFO = new TextEncoder().encode('cocoon sealed answer v1');
+const SECRET_LEN = 32;
 const NONCE_LEN = 12;
+/** How long a client reuses one encapsulation with a worker, and for how many requests at most. */
+const SESSION_MAX_AGE_MS = 10 * 60_000;
+const SESSION_MAX_USES = 1 << 20;
+/** What a worker keeps: a client's session outlives its last use here by this much at most. */
+const OPENED_MAX_AGE_MS = 20 * 60_000;
+const OPENED_MAX = 10_000;
 /** A request is sealed to at most this many workers (so that the proxy can fail over among them). */
 export const MAX_RECIPIENTS = 8;
 /** The constructor id a sealed query starts with (little-endian on the wire). */
@@ -71,9 +88,11 @@ class AnswerCipher {
     private readonly base: Buffer,
   ) {}
 
-  static from(aead: AeadId, ctx: HpkeContext): AnswerCipher {
-    const secret = ctx.export(ANSWER_EXPORT, KEY_LEN + NONCE_LEN);
-    return new AnswerCipher(aead, secret.subarray(0, KEY_LEN), secret.subarray(KEY_LEN));
+  /** The answer cipher of one request: from the session secret and the request's nonce. */
+  static from(aead: AeadId, secret: Uint8Array, nonce: Uint8Array): AnswerCipher {
+    const nk = aeadKeyLength(aead);
+    const okm = hkdfSha256(nonce, secret, ANSWER_INFO, nk + NONCE_LEN);
+    return new AnswerCipher(aead, okm.subarray(0, nk), okm.subarray(nk));
   }
 
   private nonce(): Buffer {
@@ -119,7 +138,8 @@ export class SealedAnswerReader {
 
   constructor(
     private readonly aead: AeadId,
-    private readonly contexts: Map<string, HpkeContext>,
+    private readonly secrets: Map<string, Uint8Array>,
+    private readonly nonce: Uint8Array,
   ) {}
 
   /** Opens the first answer (an `ext.sealedAnswerHead`). */
@@ -133,10 +153,11 @@ export class SealedAnswerReader {
     }
     if (h._ !== 'ext.sealedAnswerHead')
       throw new SealError('SEAL_OPEN_FAILED', 'the answer head is not sealed');
-    const ctx = this.contexts.get(hex(h.worker_key));
-    if (!ctx) throw new SealError('SEAL_OPEN_FAILED', 'answered by a worker the request was not sealed to');
+    const secret = this.secrets.get(hex(h.worker_key));
+    if (!secret)
+      throw new SealError('SEAL_OPEN_FAILED', 'answered by a worker the request was not sealed to');
     this.worker = hex(h.worker_key);
-    this.cipher = AnswerCipher.from(this.aead, ctx);
+    this.cipher = AnswerCipher.from(this.aead, secret, this.nonce);
     return this.cipher.open(h.data);
   }
 
@@ -152,11 +173,78 @@ export class SealedAnswerReader {
   }
 }
 
+/** One session's secrets: the wrapping key of content keys, and the secret answers are keyed from. */
+interface SessionKeys {
+  wrap: Buffer;
+  secret: Buffer;
+}
+
+function sessionKeys(aead: AeadId, ctx: HpkeContext): SessionKeys {
+  const nk = aeadKeyLength(aead);
+  const out = ctx.export(SESSION_EXPORT, nk + SECRET_LEN);
+  return { wrap: out.subarray(0, nk), secret: out.subarray(nk) };
+}
+
+/**
+ * A client's sealing sessions, one per worker sealing key and AEAD: reused until they are ten minutes old.
+ *
+ * @example
+ * const sessions = new SealSessions();
+ * sealQuery({ model, maxTokens, request, recipients, sessions });
+ */
+export class SealSessions {
+  private readonly byKey = new Map<string, SessionKeys & { enc: Uint8Array; at: number; uses: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  get(aead: AeadId, sealKey: Uint8Array): SessionKeys & { enc: Uint8Array } {
+    const id = `${aead}:${hex(sealKey)}`;
+    const t = this.now();
+    let s = this.byKey.get(id);
+    if (!s || t - s.at > SESSION_MAX_AGE_MS || s.uses >= SESSION_MAX_USES) {
+      const { enc, context } = setupBaseSender(aead, sealKey, QUERY_INFO);
+      s = { ...sessionKeys(aead, context), enc, at: t, uses: 0 };
+      this.byKey.set(id, s);
+      // Workers come and go: drop the sessions nobody has renewed.
+      if (this.byKey.size > 64) {
+        for (const [k, v] of this.byKey) if (t - v.at > SESSION_MAX_AGE_MS) this.byKey.delete(k);
+      }
+    }
+    s.uses++;
+    return s;
+  }
+}
+
+/**
+ * A worker's sessions with its clients, by their encapsulation: bounded, oldest dropped first.
+ */
+export class OpenedSessions {
+  private readonly byEnc = new Map<string, SessionKeys & { at: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  open(aead: AeadId, enc: Uint8Array, privateKey: Uint8Array | KeyObject): SessionKeys {
+    const id = `${aead}:${hex(enc)}`;
+    const t = this.now();
+    const hit = this.byEnc.get(id);
+    if (hit && t - hit.at <= OPENED_MAX_AGE_MS) return hit;
+    const keys = { ...sessionKeys(aead, setupBaseRecipient(aead, enc, privateKey, QUERY_INFO)), at: t };
+    this.byEnc.delete(id);
+    this.byEnc.set(id, keys);
+    if (this.byEnc.size > OPENED_MAX) this.byEnc.delete(this.byEnc.keys().next().value as string);
+    return keys;
+  }
+
+  get size(): number {
+    return this.byEnc.size;
+  }
+}
+
 /**
  * Seals a serialized `http.request` to one or more workers.
  *
  * @example
- * const { query, reader } = sealQuery({ model: 'Qwen3-8B', maxTokens: 500, request, recipients });
+ * const { query, reader } = sealQuery({ model: 'Qwen3-8B', maxTokens: 500, request, recipients, sessions });
  * // send `query` as client.runQueryEx.query; open the answers with `reader`
  */
 export function sealQuery(opts: {
@@ -165,24 +253,31 @@ export function sealQuery(opts: {
   request: Uint8Array;
   recipients: SealRecipient[];
   aead?: AeadId;
+  /** Sessions to reuse (a client keeps one); default: a fresh session with every recipient. */
+  sessions?: SealSessions;
 }): { query: Buffer; reader: SealedAnswerReader } {
   const aead = opts.aead ?? AEAD.AES256GCM;
   if (opts.recipients.length === 0 || opts.recipients.length > MAX_RECIPIENTS) {
     throw new SealError('SEAL_FAILED', `a request is sealed to 1..${MAX_RECIPIENTS} workers`);
   }
-  const nonce = randomBytes(NONCE_LEN);
+  const sessions = opts.sessions ?? new SealSessions();
+  const nk = aeadKeyLength(aead);
+  const rnd = randomBytes(NONCE_LEN + nk + NONCE_LEN * opts.recipients.length);
+  const nonce = rnd.subarray(0, NONCE_LEN);
+  const cek = rnd.subarray(NONCE_LEN, NONCE_LEN + nk);
   const workerKeys = opts.recipients.map((r) => r.workerKey);
   const aad = header({ suite: aead, model: opts.model, max_tokens: opts.maxTokens, workerKeys, nonce });
-  const cek = randomBytes(KEY_LEN);
-  const contexts = new Map<string, HpkeContext>();
-  const recipients = opts.recipients.map((r) => {
-    const { enc, context } = setupBaseSender(aead, r.sealKey, QUERY_INFO);
-    contexts.set(hex(r.workerKey), context);
+  const secrets = new Map<string, Uint8Array>();
+  const recipients = opts.recipients.map((r, i) => {
+    const s = sessions.get(aead, r.sealKey);
+    secrets.set(hex(r.workerKey), s.secret);
+    const at = NONCE_LEN + nk + NONCE_LEN * i;
+    const wrapNonce = rnd.subarray(at, at + NONCE_LEN);
     return {
       _: 'ext.sealRecipient' as const,
       worker_key: r.workerKey,
-      enc,
-      sealed_key: context.seal(cek, aad),
+      enc: s.enc,
+      sealed_key: Buffer.concat([wrapNonce, aeadSeal(aead, s.wrap, wrapNonce, cek, aad)]),
     };
   });
   const query = encodeTl({
@@ -195,7 +290,7 @@ export function sealQuery(opts: {
     ciphertext: aeadSeal(aead, cek, nonce, opts.request, aad),
   });
   cek.fill(0);
-  return { query, reader: new SealedAnswerReader(aead, contexts) };
+  return { query, reader: new SealedAnswerReader(aead, secrets, Buffer.from(nonce)) };
 }
 
 /** Whether query bytes hold a sealed query (what the proxy checks before routing). */
@@ -260,15 +355,15 @@ export class SealedAnswerWriter {
 }
 
 /**
- * Opens a sealed query on a worker: finds this worker's recipient entry, opens the content key with its X25519
- * key, decrypts the request. Throws `SEAL_NOT_FOR_ME`, `SEAL_OPEN_FAILED` or `SEAL_MALFORMED`.
+ * Opens a sealed query on a worker: finds this worker's recipient entry, opens its session (from the cache, or
+ * from the `enc` with its X25519 key), unwraps the content key, decrypts the request. Throws `SEAL_NOT_FOR_ME`, `SEAL_OPEN_FAILED` or `SEAL_MALFORMED`.
  *
  * @example
- * const { request, maxTokens, writer } = openSealedQuery(q.query, { workerKey, sealPrivateKey });
+ * const { request, maxTokens, writer } = openSealedQuery(q.query, { workerKey, sealPrivateKey, sessions });
  */
 export function openSealedQuery(
   query: Uint8Array,
-  me: { workerKey: Uint8Array; sealPrivateKey: Parameters<typeof setupBaseRecipient>[2] },
+  me: { workerKey: Uint8Array; sealPrivateKey: Uint8Array | KeyObject; sessions?: OpenedSessions },
 ): { request: Buffer; model: string; maxTokens: number; writer: SealedAnswerWriter } {
   const q = decodeSealed(query);
   const mine = hex(me.workerKey);
@@ -282,15 +377,22 @@ export function openSealedQuery(
     workerKeys: q.recipients.map((x) => x.worker_key),
     nonce: q.nonce,
   });
-  const ctx = setupBaseRecipient(aead, r.enc, me.sealPrivateKey, QUERY_INFO);
-  const cek = ctx.open(r.sealed_key, aad);
-  if (cek.length !== KEY_LEN) throw new SealError('SEAL_MALFORMED', 'content key length');
+  const session = (me.sessions ?? new OpenedSessions()).open(aead, r.enc, me.sealPrivateKey);
+  if (r.sealed_key.length < NONCE_LEN) throw new SealError('SEAL_MALFORMED', 'wrapped key length');
+  const cek = aeadOpen(
+    aead,
+    session.wrap,
+    r.sealed_key.subarray(0, NONCE_LEN),
+    r.sealed_key.subarray(NONCE_LEN),
+    aad,
+  );
+  if (cek.length !== aeadKeyLength(aead)) throw new SealError('SEAL_MALFORMED', 'content key length');
   const request = aeadOpen(aead, cek, q.nonce, q.ciphertext, aad);
   cek.fill(0);
   return {
     request,
     model: q.model,
     maxTokens: q.max_tokens,
-    writer: new SealedAnswerWriter(me.workerKey, AnswerCipher.from(aead, ctx)),
+    writer: new SealedAnswerWriter(me.workerKey, AnswerCipher.from(aead, session.secret, q.nonce)),
   };
 }

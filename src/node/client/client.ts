@@ -9,7 +9,7 @@ import { withRetry } from '../../chain/client.ts';
 import { ClientContract } from '../../chain/client-contract.ts';
 import { ProtocolError, SealError } from '../../errors.ts';
 import type { Connection } from '../../net/connection.ts';
-import { MAX_RECIPIENTS, type SealedAnswerReader, sealQuery } from '../../seal/sealed.ts';
+import { MAX_RECIPIENTS, type SealedAnswerReader, SealSessions, sealQuery } from '../../seal/sealed.ts';
 import type { Store } from '../../store/store.ts';
 import type { AttestationPolicy, AttestationVerifier, PeerAttestation } from '../../tee/policy.ts';
 import { decodeTl } from '../../tl/cocoon.ts';
@@ -488,6 +488,7 @@ export class ClientNode {
               maxTokens: q.maxTokens,
               request: q.query,
               recipients: targets.map((t) => ({ workerKey: t.peer.publicKey, sealKey: t.peer.sealKey })),
+              sessions: this.sealSessions,
             });
           } catch (err) {
             fail(ANSWER_ERROR.failure, `could not seal the request: ${(err as Error).message}`);
@@ -542,6 +543,8 @@ export class ClientNode {
   }
 
   private readonly workerVerifier: AttestationVerifier;
+  /** Sealing sessions with workers, reused across requests and proxies. */
+  private readonly sealSessions = new SealSessions();
   /** Verified worker certificates, by SHA-256 of the DER. */
   private readonly verifiedWorkers = new Map<string, { peer: PeerAttestation; at: Date }>();
 

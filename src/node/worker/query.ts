@@ -9,7 +9,7 @@ import { CocoonError, SealError, TonErrorCode } from '../../errors.ts';
 import type { InferenceEngine } from '../../openai/engine.ts';
 import { validateRequest } from '../../openai/validate.ts';
 import { type AdjustedTokens, adjustTokens, type Multipliers } from '../../pricing/tokens.ts';
-import { isSealedQuery, openSealedQuery } from '../../seal/sealed.ts';
+import { isSealedQuery, OpenedSessions, openSealedQuery } from '../../seal/sealed.ts';
 import { decodeTl, encodeTl } from '../../tl/cocoon.ts';
 import type { TlConstructors, TlFunctions, TlTypes } from '../../tl/cocoon-api.gen.ts';
 import { unixTime } from '../rpc.ts';
@@ -49,6 +49,8 @@ function engineError(err: unknown, sealed: boolean): string {
 
 export class WorkerQueries {
   private active = 0;
+  /** Clients' sealing sessions with this worker. */
+  private readonly sealSessions = new OpenedSessions();
 
   constructor(private readonly opts: WorkerQueryOptions) {}
 
@@ -78,7 +80,7 @@ export class WorkerQueries {
       const seal = this.opts.seal;
       try {
         if (!seal) throw new SealError('SEAL_NOT_FOR_ME', 'this worker has no sealing key');
-        const opened = openSealedQuery(q.query, seal);
+        const opened = openSealedQuery(q.query, { ...seal, sessions: this.sealSessions });
         query = opened.request;
         sealedMaxTokens = opened.maxTokens;
         const w = opened.writer;
