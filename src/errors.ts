@@ -90,3 +90,6 @@ export function errorCodeFromTon(n: number): string {
       return 'REMOTE_ERROR';
   }
 }
+
+/** A receipt that does not parse or verify. */
+export class ReceiptError extends CocoonError {}

@@ -4,7 +4,7 @@
 // scanned for a marker sent sealed (absent) and one sent plain by a second client (present, so the scan works).
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,24 +15,26 @@ import OpenAI, { APIError } from 'openai';
 import { type LocalNetwork, startLocalNetwork } from '../src/node/network.ts';
 import type { ProxyNode } from '../src/node/proxy/proxy.ts';
 import { HttpEngine } from '../src/openai/engine.ts';
+import { decodeReceipt, verifyReceipt } from '../src/receipt/receipt.ts';
 import { FAKE_TDX_IMAGE_HASH } from '../src/tee/fake-tdx.ts';
-import type { TlTypes } from '../src/tl/cocoon-api.gen.ts';
+import type { TlConstructors, TlTypes } from '../src/tl/cocoon-api.gen.ts';
 import { freePort } from './support/local-root.ts';
 import { startTestEngine, type TestEngineServer } from './support/openai-server.ts';
 
 type Answer = TlTypes['client.QueryAnswerEx'];
+type Receipt = TlConstructors['ext.clientReceipt'];
 /** Rewrites the messages of one answer before the proxy sends them to the client (all of them at its end). */
 type Rewrite = (ms: Answer[]) => Answer[];
 
 /** Makes the proxy hold each answer to the client until it is complete, and pass it through `rewrite`. */
 function interceptAnswers(proxy: ProxyNode): { next: Rewrite | undefined } {
   const ctl: { next: Rewrite | undefined } = { next: undefined };
-  const p = proxy as unknown as { sendClient(c: unknown, m: Answer): void };
+  const p = proxy as unknown as { sendClient(c: unknown, m: Answer | Receipt): void };
   const send = p.sendClient.bind(proxy);
   const held = new Map<string, Answer[]>();
   p.sendClient = (c, m) => {
     const rewrite = ctl.next;
-    if (!rewrite) return send(c, m);
+    if (!rewrite || m._ === 'ext.clientReceipt') return send(c, m);
     const key = Buffer.from(m.request_id).toString('hex');
     const list = [...(held.get(key) ?? []), m];
     held.set(key, list);
@@ -94,6 +96,14 @@ describe('sealed requests on a local network', () => {
       net.identities.workers.some((w) => Buffer.from(w.publicKey).toString('hex') === worker),
       `${worker} is not a worker of this network`,
     );
+    // The signed receipt: verified by the client, and again here from the header alone.
+    assert.equal(response.headers.get('x-cocoon-receipt-verified'), 'yes');
+    const receipt = decodeReceipt(Buffer.from(response.headers.get('x-cocoon-receipt') ?? '', 'base64'));
+    assert.deepEqual(verifyReceipt(receipt).problems, []);
+    assert.equal(receipt.body.sealed, true);
+    assert.equal(Buffer.from(receipt.body.worker_key).toString('hex'), worker);
+    assert.equal(receipt.charge.charged_tokens, 18n);
+    assert.equal(receipt.charge.charged_nanoton, 360n);
     // The proxy's own timing still reaches the app, from the final info.
     assert.ok(Number(response.headers.get('x-cocoon-proxy-start')) > 1.7e9);
     assert.equal(engine.seen.at(-1)?.body.max_tokens, 1000);
@@ -171,6 +181,10 @@ describe('sealed requests on a local network', () => {
         .create({ model: 'ok', messages: [{ role: 'user', content: 'echo:plain' }] })
         .withResponse();
       assert.equal(response.headers.get('x-cocoon-privacy'), 'e2e=0; plaintext=proxy,worker');
+      // A plain answer has its receipt too, its hashes unsalted.
+      assert.equal(response.headers.get('x-cocoon-receipt-verified'), 'yes');
+      const plain = decodeReceipt(Buffer.from(response.headers.get('x-cocoon-receipt') ?? '', 'base64'));
+      assert.equal(plain.body.sealed, false);
       const r = await fetch(`${net.apiUrl}/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -366,6 +380,29 @@ describe('the proxy process never holds a sealed prompt or answer', () => {
       );
       const logs = proxy.out.join('\n');
       assert.ok(!logs.includes(promptSealed) && !logs.includes(answerSealed));
+      // The client kept its receipts: listed, saved, and checked offline; a changed one fails.
+      const bin = new URL('../bin/cocoon.js', import.meta.url).pathname;
+      const saved = join(dir, 'receipts');
+      const list = spawnSync(
+        process.execPath,
+        [bin, 'client', 'receipts', '--dir', join(dir, 'c1'), '--json', '--save', saved],
+        { encoding: 'utf8' },
+      );
+      assert.equal(list.status, 0, list.stderr);
+      const rows = JSON.parse(list.stdout) as { verified: boolean; sealed: boolean; id: string }[];
+      assert.equal(rows.length, 2);
+      assert.ok(rows.every((r) => r.verified && r.sealed));
+      const file = join(saved, `${(rows[0] as { id: string }).id.replace(/[^0-9a-f]/gi, '-')}.receipt`);
+      const ok = spawnSync(process.execPath, [bin, 'receipt', 'verify', file], { encoding: 'utf8' });
+      assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+      assert.match(ok.stdout, /sealed to the worker enclave/);
+      assert.match(ok.stdout, /^verified: /m);
+      const bytes = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+      bytes[bytes.length - 200]! ^= 1;
+      writeFileSync(file, bytes.toString('base64'));
+      const bad = spawnSync(process.execPath, [bin, 'receipt', 'verify', file], { encoding: 'utf8' });
+      assert.equal(bad.status, 1, bad.stdout + bad.stderr);
+      assert.match(bad.stdout, /NOT VERIFIED/);
     } finally {
       await engine.close();
     }

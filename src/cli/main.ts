@@ -21,6 +21,7 @@ const commands: Record<string, () => Promise<Command>> = {
   wallet: async () => (await import('./commands/wallet.ts')).wallet,
   root: async () => (await import('./commands/root.ts')).root,
   attest: async () => (await import('./commands/attest.ts')).attest,
+  receipt: async () => (await import('./commands/receipt.ts')).receipt,
   bench: async () => (await import('./commands/bench.ts')).bench,
   doctor: async () => (await import('./commands/doctor.ts')).doctor,
   init: async () => (await import('./commands/init.ts')).init,

@@ -41,6 +41,8 @@ const QUERY_INFO = new TextEncoder().encode('cocoon sealed query v1');
 const SESSION_EXPORT = new TextEncoder().encode('cocoon seal session v1');
 /** HKDF info of an answer's key and base nonce. */
 const ANSWER_INFO = new TextEncoder().encode('cocoon sealed answer v1');
+/** HKDF info of the salt a sealed request's receipt hashes under (so that the proxy cannot test guesses). */
+const RECEIPT_SALT_INFO = new TextEncoder().encode('cocoon receipt salt v1');
 const SECRET_LEN = 32;
 const NONCE_LEN = 12;
 /** How long a client reuses one encapsulation with a worker, and for how many requests at most. */
@@ -86,13 +88,16 @@ class AnswerCipher {
     private readonly aead: AeadId,
     private readonly key: Buffer,
     private readonly base: Buffer,
+    /** Known to the client and the answering worker only: the receipt's hashes are salted with it. */
+    readonly receiptSalt: Buffer,
   ) {}
 
   /** The answer cipher of one request: from the session secret and the request's nonce. */
   static from(aead: AeadId, secret: Uint8Array, nonce: Uint8Array): AnswerCipher {
     const nk = aeadKeyLength(aead);
     const okm = hkdfSha256(nonce, secret, ANSWER_INFO, nk + NONCE_LEN);
-    return new AnswerCipher(aead, okm.subarray(0, nk), okm.subarray(nk));
+    const salt = hkdfSha256(nonce, secret, RECEIPT_SALT_INFO, 32);
+    return new AnswerCipher(aead, okm.subarray(0, nk), okm.subarray(nk), salt);
   }
 
   private nonce(): Buffer {
@@ -165,6 +170,11 @@ export class SealedAnswerReader {
   part(bytes: Uint8Array): { data: Buffer; last: boolean } {
     if (!this.cipher) throw new SealError('SEAL_OPEN_FAILED', 'a sealed answer part before its head');
     return this.cipher.open(bytes);
+  }
+
+  /** The salt of this answer's receipt, once the head has named the worker. */
+  get receiptSalt(): Buffer | undefined {
+    return this.cipher?.receiptSalt;
   }
 
   /** Whether the chunk flagged last has been opened: an answer that ends without it was cut short. */
@@ -351,6 +361,11 @@ export class SealedAnswerWriter {
 
   part(data: Uint8Array, last: boolean): Buffer {
     return this.cipher.seal(data, last);
+  }
+
+  /** The salt of this answer's receipt. */
+  get receiptSalt(): Buffer {
+    return this.cipher.receiptSalt;
   }
 }
 

@@ -89,6 +89,11 @@ export interface TlConstructors {
   'ext.sealedAnswerHead': { _: 'ext.sealedAnswerHead'; worker_key: Uint8Array; data: Uint8Array };
   'ext.workerInfo': { _: 'ext.workerInfo'; worker_key: Uint8Array; model: string; coefficient: number; active_requests: number; max_active_requests: number; certificate: Uint8Array };
   'ext.workers': { _: 'ext.workers'; workers: Array<Bare<TlConstructors['ext.workerInfo']>> };
+  'ext.receiptBody': { _: 'ext.receiptBody'; model: string; worker_key: Uint8Array; image_hash: Uint8Array; sealed: boolean; request_hash: Uint8Array; status: number; answer_hash: Uint8Array; answer_chunks: number; prompt_tokens: bigint; cached_tokens: bigint; completion_tokens: bigint; reasoning_tokens: bigint; total_tokens: bigint; coefficient: number; price_per_token: bigint; config_version: number; time: number };
+  'ext.workerReceipt': { _: 'ext.workerReceipt'; request_id: Uint8Array; body: TlTypes['ext.ReceiptBody']; signature: Uint8Array };
+  'ext.receiptCharge': { _: 'ext.receiptCharge'; receipt_hash: Uint8Array; client_sc_address: string; charged_tokens: bigint; charged_nanoton: bigint; client_total_tokens: bigint };
+  'ext.receipt': { _: 'ext.receipt'; body: TlTypes['ext.ReceiptBody']; worker_signature: Uint8Array; worker_certificate: Uint8Array; charge: TlTypes['ext.ReceiptCharge']; proxy_key: Uint8Array; proxy_signature: Uint8Array };
+  'ext.clientReceipt': { _: 'ext.clientReceipt'; request_id: Uint8Array; receipt: TlTypes['ext.Receipt'] };
 }
 
 /** Every function (query) of the schema, by name. */
@@ -177,6 +182,11 @@ export interface TlTypes {
   'ext.SealedAnswerHead': TlConstructors['ext.sealedAnswerHead'];
   'ext.WorkerInfo': TlConstructors['ext.workerInfo'];
   'ext.Workers': TlConstructors['ext.workers'];
+  'ext.ReceiptBody': TlConstructors['ext.receiptBody'];
+  'ext.WorkerReceipt': TlConstructors['ext.workerReceipt'];
+  'ext.ReceiptCharge': TlConstructors['ext.receiptCharge'];
+  'ext.Receipt': TlConstructors['ext.receipt'];
+  'ext.ClientReceipt': TlConstructors['ext.clientReceipt'];
 }
 
 /** What each function returns. */
@@ -311,6 +321,11 @@ export type ExtSealedQueryHeader = TlConstructors['ext.sealedQueryHeader'];
 export type ExtSealedAnswerHead = TlConstructors['ext.sealedAnswerHead'];
 export type ExtWorkerInfo = TlConstructors['ext.workerInfo'];
 export type ExtWorkers = TlConstructors['ext.workers'];
+export type ExtReceiptBody = TlConstructors['ext.receiptBody'];
+export type ExtWorkerReceipt = TlConstructors['ext.workerReceipt'];
+export type ExtReceiptCharge = TlConstructors['ext.receiptCharge'];
+export type ExtReceipt = TlConstructors['ext.receipt'];
+export type ExtClientReceipt = TlConstructors['ext.clientReceipt'];
 export type ExtGetWorkers = TlFunctions['ext.getWorkers'];
 
 /** Constructor ids (unsigned), by name. */
@@ -426,5 +441,10 @@ export const TL_IDS = {
   'ext.sealedAnswerHead': 0x77a900c3,
   'ext.workerInfo': 0x5f09b26b,
   'ext.workers': 0x93356856,
+  'ext.receiptBody': 0xd8ec4981,
+  'ext.workerReceipt': 0x2b1b7305,
+  'ext.receiptCharge': 0x92daf35c,
+  'ext.receipt': 0xb36dcc33,
+  'ext.clientReceipt': 0xfdb0f8f3,
   'ext.getWorkers': 0xbe852e86,
 } as const;

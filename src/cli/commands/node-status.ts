@@ -1,22 +1,27 @@
-// `cocoon client status|topup|withdraw|close` and `cocoon worker status|payout`: what a running node (of
+// `cocoon client status|topup|withdraw|close|receipts` and `cocoon worker status|payout`: what a running node (of
 // `cocoon up`, or a runner started with the same --dir) holds and owes, and the owner's operations on its contracts.
 
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTon, parseTon } from '../../chain/client.ts';
 import { toJson } from '../../node/http-util.ts';
+import { decodeReceipt, receiptJson } from '../../receipt/receipt.ts';
 import { askNode } from './node-opts.ts';
 
-export const CLIENT_OPS = ['status', 'topup', 'withdraw', 'close'] as const;
+export const CLIENT_OPS = ['status', 'topup', 'withdraw', 'close', 'receipts'] as const;
 export const WORKER_OPS = ['status', 'payout'] as const;
 
 export const clientOpsUsage = [
-  'Usage: cocoon client status|topup [TON]|withdraw|close [--dir DIR] [--json] [--access-token T]',
+  'Usage: cocoon client status|topup [TON]|withdraw|close|receipts [--dir DIR] [--json] [--access-token T]',
   '',
   '  status    balance and stake of the client contract, charged_tokens and charged_nanoton (everything the',
   '            proxy has charged so far, its newest signed charge), tokens charged on-chain',
   '  topup     add TON to the client contract (default twice the minimum stake)',
   '  withdraw  take back the balance above the stake',
   '  close     close the contract: the balance comes back after the proxy settles, or after the delay',
+  '  receipts  the newest signed receipts (--limit N, default 20; --save DIR writes each to a file that',
+  '            `cocoon receipt verify FILE` checks offline)',
 ].join('\n');
 
 export const workerOpsUsage = [
@@ -30,6 +35,8 @@ const opts = {
   dir: { type: 'string' },
   json: { type: 'boolean' },
   'access-token': { type: 'string' },
+  limit: { type: 'string' },
+  save: { type: 'string' },
 } as const;
 
 type ClientStats = {
@@ -85,6 +92,41 @@ export async function clientOp(argv: string[]): Promise<number> {
       )
       .join('\n');
     out(text || 'not connected to a proxy', rows.length === 1 ? rows[0] : rows);
+    return 0;
+  }
+  if (op === 'receipts') {
+    const limit = v.limit ?? '20';
+    const r = (await askNode(dir, 'client', `/request/receipts?limit=${encodeURIComponent(limit)}`, {
+      token,
+    })) as { receipts: { key: string; receipt: string; ok: boolean; problems: string[] }[] };
+    const rows = r.receipts.map((x) => {
+      const j = receiptJson(decodeReceipt(Buffer.from(x.receipt, 'base64')));
+      return { id: x.key, verified: x.ok, problems: x.problems, ...j, receipt: x.receipt };
+    });
+    if (v.save) {
+      mkdirSync(v.save, { recursive: true });
+      for (const x of rows)
+        writeFileSync(join(v.save, `${x.id.replace(/[^0-9a-f]/gi, '-')}.receipt`), `${x.receipt}\n`);
+    }
+    const text = rows
+      .map((x) => {
+        const t = x.tokens;
+        const c = x.charge;
+        return [
+          String(x.time).slice(0, 19).replace('T', ' '),
+          x.model,
+          x.sealed ? 'sealed' : 'plain ',
+          `${t.total} tokens`,
+          `${ton(BigInt(c.nanoton))} TON`,
+          `worker ${String(x.worker_key).slice(0, 16)}`,
+          x.verified ? 'verified' : `NOT VERIFIED: ${x.problems.join('; ')}`,
+        ].join('  ');
+      })
+      .join('\n');
+    out(
+      (text || 'no receipts yet') + (v.save && rows.length ? `\n${rows.length} saved in ${v.save}` : ''),
+      rows,
+    );
     return 0;
   }
   if (op === 'topup' || op === 'withdraw' || op === 'close') {

@@ -12,7 +12,7 @@ import { type DashboardNodes, serveDashboard } from '../dashboard.ts';
 import { hasToken, readBody, requestUrl, sendJson, serveMetrics, serveStats, toJson } from '../http-util.ts';
 import { shortId } from '../log.ts';
 import { ANSWER_ERROR, unixTime } from '../rpc.ts';
-import type { ClientFinal, ClientNode, HttpResponseHead, SealInfo } from './client.ts';
+import type { ClientFinal, ClientNode, HttpResponseHead, QueryInfo } from './client.ts';
 
 export interface ClientApiOptions {
   node: ClientNode;
@@ -186,7 +186,7 @@ export class SseUsageHold {
  * neither), with the worker's key, image and TCB status as this client verified them; `e2e=0` when it went in
  * plain (the proxy's enclave saw it too).
  */
-export function privacyLabel(seal: SealInfo): string {
+export function privacyLabel(seal: QueryInfo): string {
   if (!seal.sealed) return 'e2e=0; plaintext=proxy,worker';
   const w = seal.worker;
   if (!w) return 'e2e=1; plaintext=worker';
@@ -389,7 +389,7 @@ export function clientApi(opts: ClientApiOptions): Server {
     let bufferedBytes = 0;
     let ended = false;
     /** Who could read this request (filled in once the client has sealed it, or not). */
-    let sealInfo: SealInfo | undefined;
+    let sealInfo: QueryInfo | undefined;
     const timing = (final: ClientFinal | undefined, head: HttpResponseHead | undefined) => {
       const t: Record<string, string> = { 'X-Cocoon-Client-Start': secs(clientStart) };
       // A sealed answer's head passes the proxy unopened: its start time comes in the final info instead.
@@ -421,8 +421,13 @@ export function clientApi(opts: ClientApiOptions): Server {
       const extra = final
         ? { ...costs(final, price), ...(ext.enableDebug ? { debug: debugOf(final) } : {}) }
         : undefined;
+      const receipt = sealInfo?.receipt;
       if (stream) {
-        res.end(hold?.finish(extra) ?? '');
+        // After the answer (and its [DONE]), where the OpenAI SDKs stop reading: a named event with the receipt.
+        const tail = receipt
+          ? `event: cocoon.receipt\ndata: ${toJson({ receipt: receipt.bytes.toString('base64'), verified: receipt.ok, problems: receipt.problems })}\n\n`
+          : '';
+        res.end((hold?.finish(extra) ?? '') + tail);
         return;
       }
       let out = Buffer.concat(buffered);
@@ -439,6 +444,14 @@ export function clientApi(opts: ClientApiOptions): Server {
       res.writeHead(status, {
         ...headers,
         ...timing(final, headSeen),
+        ...(receipt
+          ? {
+              'X-Cocoon-Receipt': receipt.bytes.toString('base64'),
+              'X-Cocoon-Receipt-Verified': receipt.ok
+                ? 'yes'
+                : `no: ${receipt.problems.join('; ')}`.replace(/[^\x20-\x7e]/g, '?'),
+            }
+          : {}),
         'X-Cocoon-Client-End': secs(unixTime()),
         'content-length': String(out.length),
         ...CORS,
@@ -530,7 +543,7 @@ export function clientApi(opts: ClientApiOptions): Server {
       },
     );
     requestId = run.id;
-    sealInfo = run.seal;
+    sealInfo = run.info;
     res.on('close', () => {
       if (!ended) {
         ended = true;
@@ -598,6 +611,12 @@ export function clientApi(opts: ClientApiOptions): Server {
         (err: Error) => fail(res, 502, err.message, 'upstream_error'),
       );
       return;
+    }
+    if (url.pathname === '/request/receipts') {
+      if (!hasToken(req, url, opts.accessToken)) return fail(res, 401, 'access token required', 'auth_error');
+      const limit = Number(url.searchParams.get('limit') ?? '100');
+      if (!Number.isSafeInteger(limit) || limit < 1) return fail(res, 400, 'limit is a positive integer');
+      return sendJson(res, 200, { receipts: node.listReceipts(limit) });
     }
     if (url.pathname === '/request/debuglogentry') {
       if (!hasToken(req, url, opts.accessToken)) return fail(res, 401, 'access token required', 'auth_error');

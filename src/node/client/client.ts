@@ -9,6 +9,13 @@ import { withRetry } from '../../chain/client.ts';
 import { ClientContract } from '../../chain/client-contract.ts';
 import { ProtocolError, SealError } from '../../errors.ts';
 import type { Connection } from '../../net/connection.ts';
+import {
+  AnswerChain,
+  encodeReceipt,
+  type Receipt,
+  requestHash,
+  verifyReceipt,
+} from '../../receipt/receipt.ts';
 import { MAX_RECIPIENTS, type SealedAnswerReader, SealSessions, sealQuery } from '../../seal/sealed.ts';
 import type { Store } from '../../store/store.ts';
 import type { AttestationPolicy, AttestationVerifier, PeerAttestation } from '../../tee/policy.ts';
@@ -64,14 +71,28 @@ export interface ClientNodeOptions {
 /** `require` fails a request that cannot be sealed instead of sending it in plain. */
 export type SealMode = 'auto' | 'off' | 'require';
 
-/** Who could read a request: the worker's enclave alone (sealed), or the proxy's too (plain). */
-export interface SealInfo {
+/** A request's receipt as this client checked it. */
+export interface ClientReceipt {
+  receipt: Receipt;
+  /** Its bytes (TL), what X-Cocoon-Receipt carries in base64. */
+  bytes: Buffer;
+  /** Every check held: signatures, certificate, and what was sent, received and charged. */
+  ok: boolean;
+  problems: string[];
+}
+
+/**
+ * What the app may learn about its request: who could read it (the worker's enclave alone when sealed, the
+ * proxy's too when plain), and, once it ended, its receipt.
+ */
+export interface QueryInfo {
   sealed: boolean;
   /** For a sealed request, the workers it was sealed to (hex certificate keys) and, once known, the one that answered. */
   recipients?: string[];
   worker?: PeerAttestation;
   /** When this client verified the answering worker's attestation. */
   attestedAt?: Date;
+  receipt?: ClientReceipt;
 }
 
 /** A worker requests may be sealed to, as the proxy listed it and this client verified it. */
@@ -117,9 +138,13 @@ interface Pending {
   /** The attested workers a sealed request was sealed to, by hex certificate key. */
   sealedTo?: Map<string, SealTarget>;
   model: string;
+  /** The request bytes (for the receipt's hash) and the answer's hash chain, kept when receipts come. */
+  query: Uint8Array;
+  chain?: AnswerChain;
+  receipt?: Receipt;
   /** A sealed answer failed to open: the rest of it is dropped unread. */
   dropped?: boolean;
-  seal: SealInfo;
+  info: QueryInfo;
 }
 
 interface ClientSession extends ProxySession {
@@ -330,7 +355,7 @@ export class ClientNode {
         if (m._ === 'client.queryAnswerErrorEx') {
           this.stats.failed++;
           // The workers it was sealed to went away or filled up: list them afresh for the next request.
-          if (p.seal.sealed && m.error_code === ANSWER_ERROR.notready) s.catalogue.delete(p.model);
+          if (p.info.sealed && m.error_code === ANSWER_ERROR.notready) s.catalogue.delete(p.model);
           p.cb.onError(m.error_code, m.error, final);
           return;
         }
@@ -360,8 +385,8 @@ export class ClientNode {
           p.headSeen = true;
           const worker = p.reader?.worker && p.sealedTo?.get(p.reader.worker);
           if (worker) {
-            p.seal.worker = worker.peer;
-            p.seal.attestedAt = worker.attestedAt;
+            p.info.worker = worker.peer;
+            p.info.attestedAt = worker.attestedAt;
           }
           let head: ReturnType<typeof decodeTl>;
           try {
@@ -376,13 +401,27 @@ export class ClientNode {
             p.cb.onError(ANSWER_ERROR.protoviolation, 'the answer is not an HTTP response', final);
             return;
           }
-          if (final) this.stats.success++;
+          if (s.ext) {
+            p.chain = new AnswerChain(p.reader?.receiptSalt);
+            p.chain.push(head.payload);
+          }
+          if (final) this.answered(s, key, p, final);
           p.cb.onHead(head, final);
         } else {
           this.stats.bytes += data.length;
-          if (final) this.stats.success++;
+          p.chain?.push(data);
+          if (final) this.answered(s, key, p, final);
           p.cb.onPart(data, final);
         }
+        return;
+      }
+      case 'ext.clientReceipt': {
+        if (!s.ext) {
+          s.conn.close(new ProtocolError('PROTOVIOLATION', 'a receipt from a proxy without extensions'));
+          return;
+        }
+        const p = s.pending.get(idHex(m.request_id));
+        if (p && !p.dropped) p.receipt = m.receipt;
         return;
       }
       case 'proxy.clientRequestPayment':
@@ -413,15 +452,16 @@ export class ClientNode {
     s: ClientSession,
     q: QueryRequest,
     cb: QueryCallbacks,
-  ): { id: string; abandon: () => void; seal: SealInfo } {
+  ): { id: string; abandon: () => void; info: QueryInfo } {
     this.stats.requests++;
     const requestId = randomBytes(32);
     const key = idHex(requestId);
     const p: Pending = {
       cb,
       model: q.model,
+      query: q.query,
       headSeen: false,
-      seal: { sealed: false },
+      info: { sealed: false },
       timer: setTimeout(() => {
         if (s.pending.get(key) !== p) return;
         s.pending.delete(key);
@@ -496,8 +536,8 @@ export class ClientNode {
           }
           p.reader = sealed.reader;
           p.sealedTo = new Map(targets.map((t) => [t.key, t]));
-          p.seal.sealed = true;
-          p.seal.recipients = targets.map((t) => t.key);
+          p.info.sealed = true;
+          p.info.recipients = targets.map((t) => t.key);
           send(sealed.query);
         },
         (err: Error) => {
@@ -510,7 +550,7 @@ export class ClientNode {
     }
     return {
       id: key,
-      seal: p.seal,
+      info: p.info,
       abandon: () => {
         if (s.pending.get(key) === p) {
           // Keep listening so the final info still counts; just stop reporting.
@@ -519,6 +559,81 @@ export class ClientNode {
       },
     };
   }
+
+  /** An answer complete: its receipt checked against what was sent, received and charged, and kept. */
+  private answered(s: ClientSession, key: string, p: Pending, final: ClientFinal): void {
+    this.stats.success++;
+    const r = p.receipt;
+    if (!r || !p.chain) return;
+    const check = verifyReceipt(r, this.receiptCerts);
+    const problems = check.problems;
+    const b = r.body;
+    const eq = (a: Uint8Array, x: Uint8Array) => Buffer.from(a).equals(Buffer.from(x));
+    const salt = p.reader?.receiptSalt;
+    if (!eq(b.request_hash, requestHash(p.query, salt))) problems.push('the receipt is for another request');
+    if (!eq(b.answer_hash, p.chain.digest) || b.answer_chunks !== p.chain.chunks)
+      problems.push('the receipt is for another answer');
+    if (b.sealed !== (p.reader !== undefined)) problems.push('the receipt says otherwise about sealing');
+    if (p.reader?.worker && Buffer.from(b.worker_key).toString('hex') !== p.reader.worker)
+      problems.push('the receipt is signed by another worker than the one that answered');
+    if (!eq(r.proxy_key, s.proxyParams.proxy_public_key))
+      problems.push('the receipt is signed by another proxy');
+    if (r.charge.client_sc_address !== s.clientScAddress) problems.push('the charge is for another contract');
+    if (r.charge.charged_tokens !== final.tokens_used.total_tokens_used)
+      problems.push(
+        `the charge is ${r.charge.charged_tokens} tokens, the answer said ${final.tokens_used.total_tokens_used}`,
+      );
+    const receipt: ClientReceipt = {
+      receipt: r,
+      bytes: encodeReceipt(r),
+      ok: problems.length === 0,
+      problems,
+    };
+    p.info.receipt = receipt;
+    if (!receipt.ok)
+      this.opts.log?.(`client: receipt of ${key.slice(0, 8)} from ${s.address}: ${problems.join('; ')}`);
+    this.receipts.push(receipt);
+    if (this.receipts.length > 1000) this.receipts.shift();
+    const store = this.opts.store;
+    if (store) {
+      // Kept for `cocoon client receipts`; a store that fails here loses a receipt, not the answer.
+      const at = String(Math.round(b.time * 1000)).padStart(14, '0');
+      store
+        .transaction((tx) =>
+          tx.put(`receipt:${at}:${key}`, {
+            receipt: receipt.bytes.toString('base64'),
+            ok: receipt.ok,
+            problems,
+          }),
+        )
+        .catch((err: Error) => this.opts.log?.(`client: keeping a receipt: ${err.message}`));
+    }
+  }
+
+  /** The newest receipts, in order (up to 1,000). */
+  readonly receipts: ClientReceipt[] = [];
+
+  /** The newest `limit` receipts kept (from the store when there is one), oldest first. */
+  listReceipts(limit = 100): { key: string; receipt: string; ok: boolean; problems: string[] }[] {
+    const store = this.opts.store;
+    if (store) {
+      return store
+        .list<{ receipt: string; ok: boolean; problems: string[] }>('receipt:')
+        .slice(-limit)
+        .map(({ key, value }) => ({ key: key.slice('receipt:'.length), ...value }));
+    }
+    return this.receipts.slice(-limit).map((r, i) => ({
+      key: String(i),
+      receipt: r.bytes.toString('base64'),
+      ok: r.ok,
+      problems: r.problems,
+    }));
+  }
+  /** Worker certificates already checked for receipts. */
+  private readonly receiptCerts = new Map<
+    string,
+    { publicKey: Uint8Array; image: string; quoteKind: 'fake_tdx' | 'tdx' }
+  >();
 
   /** A sealed answer that failed to open: the request ends with an error, its final info still counts. */
   private sealFailed(

@@ -15,6 +15,7 @@ import { CocoonError, ProtocolError } from '../../errors.ts';
 import { Connection } from '../../net/connection.ts';
 import { RatlsServer } from '../../net/ratls.ts';
 import { reservationFor, tokensAvailable } from '../../pricing/tokens.ts';
+import { countersign, type ReceiptBody } from '../../receipt/receipt.ts';
 import { isSealedQuery, sealedQueryHeader } from '../../seal/sealed.ts';
 import type { Store } from '../../store/store.ts';
 import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
@@ -109,6 +110,8 @@ interface WorkerLink extends PoolWorker {
   key: string;
   /** Speaks cocoon_ext.tl and has an attested sealing key: sealed requests may go to it. */
   sealable: boolean;
+  /** Speaks cocoon_ext.tl. */
+  ext: boolean;
   owner: string;
   modelSpec: string;
   proto: number;
@@ -151,6 +154,8 @@ interface ProxyRequest {
   done: boolean;
   /** For a sealed request: the certificate keys (hex) of the workers it can be opened by. */
   sealedTo?: Set<string>;
+  /** The answering worker's signed receipt, countersigned when the answer ends. */
+  receipt?: { body: ReceiptBody; signature: Uint8Array; certificate: Uint8Array };
 }
 
 const FAKE_FUNDS = toNano('1000000');
@@ -416,6 +421,7 @@ export class ProxyNode {
             peer,
             key: Buffer.from(peer.publicKey).toString('hex'),
             sealable: (p.flags & EXT_FLAG) !== 0 && peer.sealKey !== undefined,
+            ext: (p.flags & EXT_FLAG) !== 0,
             owner: p.worker_owner_address,
             model: p.model.split('@')[0] as string,
             modelSpec: p.model,
@@ -511,6 +517,19 @@ export class ProxyNode {
         } else {
           this.relay(r, w, m);
         }
+        return;
+      }
+      case 'ext.workerReceipt': {
+        if (!w.ext) {
+          w.conn.close(new ProtocolError('PROTOVIOLATION', 'a receipt from a worker without extensions'));
+          return;
+        }
+        const r = w.requests.get(idHex(m.request_id));
+        if (!r || r.done) return;
+        // Countersigned with the charge once the answer ends; a receipt signed by another key is not kept.
+        if (Buffer.from(m.body.worker_key).equals(Buffer.from(w.peer.publicKey))) {
+          r.receipt = { body: m.body, signature: m.signature, certificate: w.peer.certDer };
+        } else this.log(`worker#${w.id}: a receipt for another key, dropped`);
         return;
       }
       case 'worker.enabledDisabled':
@@ -740,7 +759,10 @@ export class ProxyNode {
     return false;
   }
 
-  private sendClient(c: ClientLink, m: TlTypes['client.QueryAnswerEx']): void {
+  private sendClient(
+    c: ClientLink,
+    m: TlTypes['client.QueryAnswerEx'] | TlConstructors['ext.clientReceipt'],
+  ): void {
     if (c.conn.isClosed) return;
     try {
       sendTl(c.conn, m);
@@ -1165,8 +1187,22 @@ export class ProxyNode {
     if (tokens !== final.tokens_used.total_tokens_used)
       final.tokens_used = { ...final.tokens_used, total_tokens_used: tokens };
     // The last answer and the payment messages go out once the new amounts are committed (signed over them).
+    const price = this.root.params.pricePerToken;
     this.accounts.flush().then(
       () => {
+        if (ok && r.receipt && r.client.ext) {
+          const receipt = countersign(
+            r.receipt,
+            {
+              client_sc_address: r.client.scAddress,
+              charged_tokens: tokens,
+              charged_nanoton: tokens * price,
+              client_total_tokens: acc.tokens,
+            },
+            this.opts.identity,
+          );
+          this.sendClient(r.client, { _: 'ext.clientReceipt', request_id: r.clientRequestId, receipt });
+        }
         this.sendClient(r.client, last(final));
         if (w && wa && !w.conn.isClosed) {
           this.trySend(w.conn, {

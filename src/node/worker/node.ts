@@ -13,6 +13,7 @@ import { ProtocolError } from '../../errors.ts';
 import type { Connection } from '../../net/connection.ts';
 import type { InferenceEngine } from '../../openai/engine.ts';
 import type { AdjustedTokens } from '../../pricing/tokens.ts';
+import { certificateImage, signReceiptBody } from '../../receipt/receipt.ts';
 import { x25519PrivateKeyObject } from '../../seal/hpke.ts';
 import type { Store } from '../../store/store.ts';
 import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
@@ -74,6 +75,20 @@ interface WorkerSession extends ProxySession {
   /** The newest signed payout from this proxy for this worker's contract. */
   payments: PaymentTracker;
   running: Map<string, AbortController>;
+  /** The proxy speaks cocoon_ext.tl: answers go with signed receipts. */
+  ext: boolean;
+}
+
+/**
+ * The image this worker's own quote attests (the same in every certificate it issues); zeros when its quote does
+ * not parse, and then its receipts do not verify, which says what is wrong.
+ */
+function ownImage(identity: NodeIdentity): Uint8Array {
+  try {
+    return Buffer.from(certificateImage(identity.holder.identity.certDer, new Date()).image, 'hex');
+  } catch {
+    return new Uint8Array(32);
+  }
 }
 
 export class WorkerNode {
@@ -106,6 +121,13 @@ export class WorkerNode {
       seal: {
         workerKey: opts.identity.publicKey,
         sealPrivateKey: x25519PrivateKeyObject(opts.identity.seal.privateKey),
+      },
+      receipt: {
+        workerKey: opts.identity.publicKey,
+        imageHash: ownImage(opts.identity),
+        sign: (body) => signReceiptBody(body, opts.identity.privateKey),
+        pricePerToken: () => opts.root.current.params.pricePerToken,
+        configVersion: () => opts.root.current.version,
       },
     });
     const linkOpts: ConstructorParameters<typeof ProxyLinks<WorkerSession>>[0] = {
@@ -310,6 +332,7 @@ export class WorkerNode {
       earned: cmp.max_tokens,
       payments,
       running: new Map(),
+      ext: (p.flags & EXT_FLAG) !== 0,
       onMessage: (data) => this.onMessage(session, data),
     };
     if (this.opts.chain && workerSc) await this.ensureContract(workerSc);
@@ -422,7 +445,8 @@ export class WorkerNode {
       }
       if (m._ === 'proxy.queryAnswerPartEx' && m.flags & 1) ok = true;
       if (m._ === 'proxy.queryAnswerEx' && m.flags & 1) ok = true;
-      if (m._ !== 'proxy.queryAnswerErrorEx') this.stats.bytes += m.answer.length;
+      if (m._ === 'proxy.queryAnswerEx' || m._ === 'proxy.queryAnswerPartEx')
+        this.stats.bytes += m.answer.length;
       sendTl(s.conn, m);
       if (s.conn.writableNeedDrain) await s.conn.drain();
     };
@@ -434,7 +458,7 @@ export class WorkerNode {
       return send(m);
     };
     try {
-      tokens = await this.queries.run(q, sendAndNote, abort.signal);
+      tokens = await this.queries.run(q, sendAndNote, abort.signal, { receipt: s.ext });
     } catch (err) {
       this.log(`request failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {

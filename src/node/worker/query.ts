@@ -9,13 +9,14 @@ import { CocoonError, SealError, TonErrorCode } from '../../errors.ts';
 import type { InferenceEngine } from '../../openai/engine.ts';
 import { validateRequest } from '../../openai/validate.ts';
 import { type AdjustedTokens, adjustTokens, type Multipliers } from '../../pricing/tokens.ts';
+import { AnswerChain, type ReceiptBody, requestHash } from '../../receipt/receipt.ts';
 import { isSealedQuery, OpenedSessions, openSealedQuery } from '../../seal/sealed.ts';
 import { decodeTl, encodeTl } from '../../tl/cocoon.ts';
 import type { TlConstructors, TlFunctions, TlTypes } from '../../tl/cocoon-api.gen.ts';
 import { unixTime } from '../rpc.ts';
 
 type RunQuery = TlFunctions['proxy.runQueryEx'];
-export type AnswerMessage = TlTypes['proxy.QueryAnswerEx'];
+export type AnswerMessage = TlTypes['proxy.QueryAnswerEx'] | TlConstructors['ext.workerReceipt'];
 type FinalInfo = NonNullable<TlConstructors['proxy.queryAnswerEx']['final_info']>;
 
 export interface WorkerQueryOptions {
@@ -26,6 +27,14 @@ export interface WorkerQueryOptions {
   maxActiveRequests: number;
   /** This worker's certificate key and sealing key: requests sealed to it are opened with them. */
   seal?: { workerKey: Uint8Array; sealPrivateKey: KeyObject };
+  /** Signs a receipt for every answer (sent when `run` is asked to): this worker's key, image and prices. */
+  receipt?: {
+    workerKey: Uint8Array;
+    imageHash: Uint8Array;
+    sign(body: ReceiptBody): Uint8Array;
+    pricePerToken(): bigint;
+    configVersion(): number;
+  };
   /** Seconds since the epoch, fractional (for the X-Cocoon-Worker-* headers and final info). */
   now?: () => number;
 }
@@ -65,14 +74,17 @@ export class WorkerQueries {
 
   /**
    * Runs one query, sending each answer message through `send` as soon as it exists (await it for
-   * back-pressure). Resolves with the adjusted tokens billed for it.
+   * back-pressure). Resolves with the adjusted tokens billed for it. With `receipt` (the proxy speaks
+   * cocoon_ext.tl), a signed receipt goes out just before the last message of a complete answer.
    */
   async run(
     q: RunQuery,
     plainSend: (m: AnswerMessage) => void | Promise<void>,
     signal?: AbortSignal,
+    opts: { receipt?: boolean } = {},
   ): Promise<AdjustedTokens> {
     let send = plainSend;
+    let salt: Uint8Array | undefined;
     let query = q.query;
     let sealedMaxTokens: number | undefined;
     if (isSealedQuery(q.query)) {
@@ -84,10 +96,12 @@ export class WorkerQueries {
         query = opened.request;
         sealedMaxTokens = opened.maxTokens;
         const w = opened.writer;
+        salt = w.receiptSalt;
         send = (m) => {
-          const last = (m.flags & 1) !== 0;
-          if (m._ === 'proxy.queryAnswerEx') return plainSend({ ...m, answer: w.head(m.answer, last) });
-          if (m._ === 'proxy.queryAnswerPartEx') return plainSend({ ...m, answer: w.part(m.answer, last) });
+          if (m._ === 'proxy.queryAnswerEx')
+            return plainSend({ ...m, answer: w.head(m.answer, (m.flags & 1) !== 0) });
+          if (m._ === 'proxy.queryAnswerPartEx')
+            return plainSend({ ...m, answer: w.part(m.answer, (m.flags & 1) !== 0) });
           return plainSend(m);
         };
       } catch (err) {
@@ -104,6 +118,38 @@ export class WorkerQueries {
     const now = this.opts.now ?? unixTime;
     const start = now();
     const coefficient = Number(q.coefficient);
+    const chain = new AnswerChain(salt);
+    let status = 0;
+    const signer = opts.receipt ? this.opts.receipt : undefined;
+    const sendReceipt = async (t: AdjustedTokens) => {
+      if (!signer) return;
+      const body: ReceiptBody = {
+        _: 'ext.receiptBody',
+        model: this.opts.model,
+        worker_key: signer.workerKey,
+        image_hash: signer.imageHash,
+        sealed: salt !== undefined,
+        request_hash: requestHash(query, salt),
+        status,
+        answer_hash: chain.digest,
+        answer_chunks: chain.chunks,
+        prompt_tokens: t.prompt,
+        cached_tokens: t.cached,
+        completion_tokens: t.completion,
+        reasoning_tokens: t.reasoning,
+        total_tokens: t.total,
+        coefficient,
+        price_per_token: signer.pricePerToken(),
+        config_version: signer.configVersion(),
+        time: now(),
+      };
+      await plainSend({
+        _: 'ext.workerReceipt',
+        request_id: q.request_id,
+        body,
+        signature: signer.sign(body),
+      });
+    };
     const zero: AdjustedTokens = { prompt: 0n, cached: 0n, completion: 0n, reasoning: 0n, total: 0n };
     const finalInfo = (t: AdjustedTokens): FinalInfo => ({
       flags: 2,
@@ -143,6 +189,9 @@ export class WorkerQueries {
         ],
         payload,
       };
+      status = head.status_code;
+      chain.push(payload);
+      await sendReceipt(zero);
       await send({
         _: 'proxy.queryAnswerEx',
         request_id: q.request_id,
@@ -222,11 +271,13 @@ export class WorkerQueries {
         ],
         payload: new Uint8Array(0),
       };
+      status = head.status_code;
       await send({ _: 'proxy.queryAnswerEx', request_id: q.request_id, answer: encodeTl(head), flags: 0 });
       try {
         for await (const chunk of res.body) {
-          if (chunk.length > 0)
-            await send({ _: 'proxy.queryAnswerPartEx', request_id: q.request_id, answer: chunk, flags: 0 });
+          if (chunk.length === 0) continue;
+          chain.push(chunk);
+          await send({ _: 'proxy.queryAnswerPartEx', request_id: q.request_id, answer: chunk, flags: 0 });
         }
         const f = await res.final;
         const u = f.usage;
@@ -240,6 +291,7 @@ export class WorkerQueries {
           coefficient,
           this.opts.multipliers,
         );
+        await sendReceipt(tokens);
         await send({
           _: 'proxy.queryAnswerPartEx',
           request_id: q.request_id,
