@@ -16,7 +16,10 @@ import { type LocalNetwork, startLocalNetwork } from '../src/node/network.ts';
 import type { ProxyNode } from '../src/node/proxy/proxy.ts';
 import { HttpEngine } from '../src/openai/engine.ts';
 import { decodeReceipt, verifyReceipt } from '../src/receipt/receipt.ts';
+import type { QuoteSource } from '../src/tee/cert.ts';
+import { createFakeIntel, type FakeIntel } from '../src/tee/fake-intel.ts';
 import { FAKE_TDX_IMAGE_HASH } from '../src/tee/fake-tdx.ts';
+import { imageHash, parseTdxQuote } from '../src/tee/quote.ts';
 import type { TlConstructors, TlTypes } from '../src/tl/cocoon-api.gen.ts';
 import { freePort } from './support/local-root.ts';
 import { startTestEngine, type TestEngineServer } from './support/openai-server.ts';
@@ -173,6 +176,57 @@ describe('sealed requests on a local network', () => {
     assert.equal(await streamText(ai, 'echo:after'), 'after');
   });
 
+  test('GET /v1/attestation: fresh evidence of the proxy and every worker, bound to the app nonce', async () => {
+    const get = async (q: string) => {
+      const r = await fetch(`${net.apiUrl}/attestation?${q}`);
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    type Ev = Record<string, unknown> & { public_key: string; quote: string; verified: boolean };
+    const a = await get('nonce=app-nonce-1');
+    assert.equal(a.status, 200);
+    const proxy = a.body.proxy as Ev;
+    const workers = a.body.workers as Ev[];
+    assert.equal(proxy.verified, true, String(proxy.error));
+    assert.equal(proxy.tee, 'fake_tdx');
+    assert.equal(proxy.image_hash, FAKE_TDX_IMAGE_HASH);
+    assert.equal(proxy.image_allowed_by_root, true);
+    assert.equal(proxy.public_key, Buffer.from(net.identities.proxy.publicKey).toString('hex'));
+    assert.equal(workers.length, 2);
+    assert.ok(
+      workers.every((w) => w.verified === true && w.nonce_bound === true && typeof w.seal_key === 'string'),
+    );
+    // The app can check the binding itself: the quote's REPORTDATA is SHA-512(domain ‖ key ‖ SHA-256(nonce)).
+    for (const e of [proxy, ...workers]) {
+      const reportData = createHash('sha512')
+        .update('cocoon attestation v1\n')
+        .update(Buffer.from(e.public_key, 'hex'))
+        .update(createHash('sha256').update('app-nonce-1').digest())
+        .digest();
+      assert.deepEqual(Buffer.from(e.quote, 'base64').subarray(0, 64), reportData); // a fake_tdx quote: REPORTDATA first
+    }
+    // Another nonce, other quotes.
+    const b = await get('nonce=app-nonce-2');
+    assert.notEqual((b.body.proxy as Ev).quote, proxy.quote);
+    assert.equal((await get('model=ok')).status, 400); // no nonce
+    assert.equal(((await get('nonce=x&model=no-such')).body.workers as Ev[]).length, 0);
+  });
+
+  test('min_tcb: a fake_tdx worker has no TCB status, so any min_tcb is a clear 503; a bad value is 400', async () => {
+    const post = (extra: Record<string, unknown>) =>
+      fetch(`${net.apiUrl}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'ok', messages: [{ role: 'user', content: 'x' }], ...extra }),
+      });
+    const r = await post({ min_tcb: 'OutOfDate' });
+    assert.equal(r.status, 503);
+    assert.match(
+      ((await r.json()) as { error: { message: string } }).error.message,
+      /no worker of ok is attested at TCB status OutOfDate or better/,
+    );
+    assert.equal((await post({ min_tcb: 'Great' })).status, 400);
+  });
+
   test('with sealing off the label says the proxy saw the request; require_e2e then refuses it', async () => {
     const c = net.client as unknown as { opts: { seal?: string } };
     c.opts.seal = 'off';
@@ -198,6 +252,88 @@ describe('sealed requests on a local network', () => {
     } finally {
       c.opts.seal = 'auto';
     }
+  });
+});
+
+describe('min_tcb on a network under policy tdx (a test PKI, workers at two TCB levels)', () => {
+  let engine: TestEngineServer;
+  let net: LocalNetwork;
+  let fake: FakeIntel;
+
+  before(async () => {
+    engine = await startTestEngine();
+    fake = await createFakeIntel();
+    const issue = (svn2: number): QuoteSource => ({
+      kind: 'fake_intel',
+      getQuote: async (reportData) =>
+        fake.issueQuote({
+          reportData,
+          teeTcbSvn: Uint8Array.of(3, 1, svn2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+        }),
+    });
+    const image = Buffer.from(
+      imageHash(parseTdxQuote(fake.issueQuote({ reportData: new Uint8Array(64) })).body),
+    );
+    net = await startLocalNetwork({
+      // Worker 0 is UpToDate (TEE TCB SVN 2), worker 1 OutOfDate (1); every node accepts both.
+      workers: [0, 1].map(() => ({ engine: new HttpEngine({ url: engine.url }), model: 'ok' })),
+      attestation: {
+        source: (role, i) => issue(role === 'worker' && i === 1 ? 1 : 2),
+        policy: {
+          kind: 'tdx',
+          collateral: () => fake.collateral,
+          trustedRootDer: fake.rootDer,
+          acceptedStatuses: ['UpToDate', 'OutOfDate'],
+        },
+        images: [image.toString('hex')],
+      },
+      powDifficulty: 4,
+      clientFunds: () => ({ balance: 10n ** 15n, stake: 10n ** 15n }),
+    });
+  });
+  after(async () => {
+    await net?.close();
+    await engine?.close();
+  });
+
+  test('min_tcb UpToDate always reaches the UpToDate worker; the label and receipt say so', async () => {
+    const ai = new OpenAI({ baseURL: net.apiUrl, apiKey: 'unused', maxRetries: 0, timeout: 20_000 });
+    const upToDate = Buffer.from(net.identities.workers[0]?.publicKey as Uint8Array).toString('hex');
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      const { response } = await ai.chat.completions
+        .create({
+          model: 'ok',
+          messages: [{ role: 'user', content: 'echo:tcb' }],
+          min_tcb: 'UpToDate',
+        } as never)
+        .withResponse();
+      const label = response.headers.get('x-cocoon-privacy') ?? '';
+      assert.match(label, /tee=tdx; tcb=UpToDate/);
+      const r = decodeReceipt(Buffer.from(response.headers.get('x-cocoon-receipt') ?? '', 'base64'));
+      assert.deepEqual(verifyReceipt(r).problems, []);
+      assert.equal(r.body.sealed, true);
+      seen.add(Buffer.from(r.body.worker_key).toString('hex'));
+    }
+    assert.deepEqual([...seen], [upToDate]);
+    // The evidence shows each worker's TCB status, DCAP-verified by the client against the pinned test root.
+    const a = (await (await fetch(`${net.apiUrl}/attestation?nonce=n`)).json()) as {
+      proxy: { tcb_status: string; tee: string };
+      workers: { public_key: string; tcb_status: string; verified: boolean }[];
+    };
+    assert.deepEqual([a.proxy.tee, a.proxy.tcb_status], ['tdx', 'UpToDate']);
+    const status = Object.fromEntries(a.workers.map((w) => [w.public_key, w.verified && w.tcb_status]));
+    assert.equal(status[upToDate], 'UpToDate');
+    assert.deepEqual(Object.values(status).sort(), ['OutOfDate', 'UpToDate']);
+    // A lower minimum admits the OutOfDate worker too.
+    const { response } = await ai.chat.completions
+      .create({
+        model: 'ok',
+        messages: [{ role: 'user', content: 'echo:any' }],
+        min_tcb: 'OutOfDate',
+      } as never)
+      .withResponse();
+    assert.match(response.headers.get('x-cocoon-privacy') ?? '', /tcb=(UpToDate|OutOfDate)/);
   });
 });
 

@@ -1,7 +1,7 @@
 // A node's RA-TLS identity and the verifier it applies to peers. `fake_tdx` (the reference's forgeable test
 // quotes) is only ever chosen explicitly, for local networks; `tdx` is real hardware with DCAP.
 
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { IdentityHolder, IdentityRefresher } from '../net/ratls.ts';
 import { generateX25519, type X25519KeyPair } from '../seal/hpke.ts';
 import { createRatlsIdentity, type QuoteSource } from '../tee/cert.ts';
@@ -18,6 +18,15 @@ export interface NodeIdentity {
   privateKey: KeyObject;
   /** The X25519 key pair requests are sealed to; its public half is in every certificate this node issues. */
   seal: X25519KeyPair;
+  /** Evidence for an app's nonce: a fresh quote binding it to this node's key, and the current certificate. */
+  evidence(nonce: Uint8Array): Promise<{ quote: Uint8Array; certificate: Uint8Array }>;
+}
+
+const EVIDENCE_DOMAIN = Buffer.from('cocoon attestation v1\n');
+
+/** The REPORTDATA of nonce-bound evidence: SHA-512("cocoon attestation v1\n" ‖ certificate key ‖ nonce). */
+export function evidenceReportData(publicKey: Uint8Array, nonce: Uint8Array): Uint8Array {
+  return createHash('sha512').update(EVIDENCE_DOMAIN).update(publicKey).update(nonce).digest();
 }
 
 /** Issues this node's certificate (with a quote from `tee`) and keeps it fresh. */
@@ -40,7 +49,17 @@ export async function createNodeIdentity(opts: {
     createRatlsIdentity({ quoteSource, privateKey: first.privateKey, sealKey: seal.publicKey }),
   );
   refresher.start();
-  return { holder, refresher, publicKey: first.publicKey, privateKey: first.privateKey, seal };
+  return {
+    holder,
+    refresher,
+    publicKey: first.publicKey,
+    privateKey: first.privateKey,
+    seal,
+    evidence: async (nonce) => ({
+      quote: await quoteSource.getQuote(evidenceReportData(first.publicKey, nonce)),
+      certificate: holder.identity.certDer,
+    }),
+  };
 }
 
 /** A verifier for a policy kind, or a full policy (tdx needs collateral). */

@@ -10,7 +10,9 @@ import { compileContract } from '../chain/compile.ts';
 import { defaultParams } from '../chain/root.ts';
 import type { InferenceEngine } from '../openai/engine.ts';
 import { Store } from '../store/store.ts';
+import type { QuoteSource } from '../tee/cert.ts';
 import { FAKE_TDX_IMAGE_HASH } from '../tee/fake-tdx.ts';
+import type { AttestationPolicy } from '../tee/policy.ts';
 import type { ChainAgent } from './chain-agent.ts';
 import { clientApi, listenApi } from './client/api.ts';
 import { ClientNode } from './client/client.ts';
@@ -34,6 +36,15 @@ export interface LocalNetworkOptions {
   workers: LocalWorker[];
   /** Quotes nodes present (default `fake_tdx`: forgeable, local networks only). */
   tee?: TeeMode;
+  /**
+   * Instead of `tee`: where each node's quote comes from, the policy every node applies to its peers, and the
+   * image hashes the root allows (a test PKI with workers at different TCB levels, say).
+   */
+  attestation?: {
+    source: (role: 'proxy' | 'client' | 'worker', index: number) => QuoteSource;
+    policy: AttestationPolicy;
+    images: string[];
+  };
   host?: string;
   /** 0 (default) picks free ports. */
   ports?: {
@@ -142,23 +153,25 @@ export async function withContracts(cfg: RootConfig): Promise<RootConfig> {
  * await net.close();
  */
 export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<LocalNetwork> {
-  const tee = opts.tee ?? 'fake_tdx';
   const host = opts.host ?? '127.0.0.1';
   const ports = opts.ports ?? {};
-  const policy = tee;
-  const id = (privateKey: KeyObject | undefined) =>
-    createNodeIdentity(privateKey ? { tee, privateKey } : { tee });
+  const at = opts.attestation;
+  const policy: AttestationPolicy | TeeMode = at?.policy ?? opts.tee ?? 'fake_tdx';
+  const id = (privateKey: KeyObject | undefined, role: 'proxy' | 'client' | 'worker', i = 0) => {
+    const tee = at ? at.source(role, i) : (opts.tee ?? 'fake_tdx');
+    return createNodeIdentity(privateKey ? { tee, privateKey } : { tee });
+  };
   const [proxyId, clientId, ...workerIds] = await Promise.all([
-    id(opts.keys?.proxy),
-    id(opts.keys?.client),
-    ...opts.workers.map((_, i) => id(opts.keys?.worker?.(i))),
+    id(opts.keys?.proxy, 'proxy'),
+    id(opts.keys?.client, 'client'),
+    ...opts.workers.map((_, i) => id(opts.keys?.worker?.(i), 'worker', i)),
   ]);
   if (!proxyId || !clientId) throw new Error('unreachable');
   const models = await Promise.all(
     opts.workers.map(async (w) => w.model ?? (await w.engine.health()).models[0] ?? 'model'),
   );
   const allow = {
-    images: [FAKE_TDX_IMAGE_HASH],
+    images: at?.images ?? [FAKE_TDX_IMAGE_HASH],
     models: [...new Set(models)].map((m) => createHash('sha256').update(m).digest('hex')),
   };
   // The proxy starts on a placeholder root; the real one (with its own addresses) replaces it below.

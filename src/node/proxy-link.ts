@@ -5,7 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import { CocoonError, ProtocolError } from '../errors.ts';
-import { Connection } from '../net/connection.ts';
+import { Connection, type QueryHandler } from '../net/connection.ts';
 import { ratlsConnect } from '../net/ratls.ts';
 import type { AttestationVerifier, PeerAttestation } from '../tee/policy.ts';
 import type { TlConstructors } from '../tl/cocoon-api.gen.ts';
@@ -36,6 +36,8 @@ export interface ProxyLinksOptions<S extends ProxySession> {
   maxPowDifficulty?: number;
   /** Runs the role's handshake on a fresh connection; throwing drops it. */
   handshake: (conn: Connection, peer: PeerAttestation, address: string) => Promise<S>;
+  /** Answers the proxy's queries (cocoon_ext.tl ones; the reference's proxy sends none). */
+  onQuery?: QueryHandler;
   /** Failures in a row before a slot moves to another proxy (default 3). */
   switchAfter?: number;
   log?: (line: string) => void;
@@ -187,6 +189,7 @@ export class ProxyLinks<S extends ProxySession> extends EventEmitter<Events<S>> 
       role: 'dialer',
       name: `proxy ${address}`,
       onMessage: (data) => (session ? session.onMessage(data) : early.push(Uint8Array.from(data))),
+      ...(this.opts.onQuery ? { onQuery: this.opts.onQuery } : {}),
     });
     try {
       await conn.ready();

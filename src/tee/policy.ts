@@ -113,8 +113,7 @@ export class AttestationVerifier {
   /** Parses, checks and attests a peer certificate (DER). Throws an AttestationError with its code. */
   async verifyCertificate(der: Uint8Array, now: Date = new Date()): Promise<PeerAttestation> {
     const cert = parseRatlsCertificate(der, { now });
-    const p = this.policy;
-    if (p.kind === 'any') {
+    if (this.policy.kind === 'any') {
       return {
         policy: 'any',
         publicKey: cert.publicKey,
@@ -125,52 +124,65 @@ export class AttestationVerifier {
       };
     }
     if (!cert.quote) throw attestationError('QUOTE_MISSING');
-    const expected = reportDataFor(cert.publicKey);
+    const q = await this.verifyQuote(cert.quote, reportDataFor(cert.publicKey), now);
+    const { collateralExpiresAt, ...rest } = q;
+    const expiresAt =
+      collateralExpiresAt && collateralExpiresAt.getTime() < cert.notAfter.getTime()
+        ? collateralExpiresAt
+        : cert.notAfter;
+    return { ...rest, publicKey: cert.publicKey, expiresAt, ...extras(cert) };
+  }
+
+  /**
+   * Checks a quote under this policy (DCAP for `tdx`, the measurement allowlists) and that it binds `reportData`.
+   * What a certificate's quote is checked with, and an app's nonce-bound evidence too.
+   */
+  async verifyQuote(
+    quote: Uint8Array,
+    reportData: Uint8Array,
+    now: Date = new Date(),
+  ): Promise<
+    Omit<PeerAttestation, 'publicKey' | 'expiresAt' | 'certDer' | 'sealKey'> & { collateralExpiresAt?: Date }
+  > {
+    const p = this.policy;
+    if (p.kind === 'any') throw new TypeError("policy 'any' checks no quote");
     if (p.kind === 'fake_tdx') {
-      if (!isFakeTdxQuote(cert.quote)) {
-        throw attestationError('QUOTE_MALFORMED', `a fake_tdx quote is 64 bytes, got ${cert.quote.length}`);
+      if (!isFakeTdxQuote(quote)) {
+        throw attestationError('QUOTE_MALFORMED', `a fake_tdx quote is 64 bytes, got ${quote.length}`);
       }
-      const body = fakeTdxReport(cert.quote);
-      if (!sameBytes(body.reportData, expected)) throw attestationError('REPORTDATA_MISMATCH');
+      const body = fakeTdxReport(quote);
+      if (!sameBytes(body.reportData, reportData)) throw attestationError('REPORTDATA_MISMATCH');
       const { image } = checkMeasurements(p, body);
       return {
         policy: 'fake_tdx',
-        publicKey: cert.publicKey,
         quoteKind: 'fake_tdx',
         imageHash: image,
         mrTd: toHex(body.mrTd),
         rtmr: body.rtmr.map(toHex),
-        expiresAt: cert.notAfter,
-        ...extras(cert),
       };
     }
-    if (isFakeTdxQuote(cert.quote))
+    if (isFakeTdxQuote(quote))
       throw attestationError('FAKE_QUOTE_REFUSED', "policy 'tdx' needs a real quote");
-    let verified = this.cache.get(cert.quote, this.anchor, now);
+    let verified = this.cache.get(quote, this.anchor, now);
     if (!verified) {
-      const quote = parseTdxQuote(cert.quote);
+      const parsed = parseTdxQuote(quote);
       if (!p.collateral) throw attestationError('COLLATERAL_MALFORMED', 'no collateral source configured');
-      const collateral = await p.collateral(quote);
+      const collateral = await p.collateral(parsed);
       const opts: Parameters<typeof verifyTdxQuote>[2] = { now };
       if (p.trustedRootDer) opts.trustedRootDer = p.trustedRootDer;
       if (p.allowDebug) opts.allowDebug = true;
-      verified = verifyTdxQuote(quote, collateral, opts);
-      this.cache.set(cert.quote, this.anchor, verified);
+      verified = verifyTdxQuote(parsed, collateral, opts);
+      this.cache.set(quote, this.anchor, verified);
     }
     assertStatusAllowed(verified, p.acceptedStatuses ?? ['UpToDate']);
     const rootIds = p.allowedRootKeyIds ?? (p.trustedRootDer ? [] : [INTEL_ROOT_KEY_ID]);
     if (!inList(rootIds, verified.rootKeyId))
       throw attestationError('ROOT_KEY_NOT_ALLOWED', verified.rootKeyId);
     const body = verified.quote.body;
-    if (!sameBytes(body.reportData, expected)) throw attestationError('REPORTDATA_MISMATCH');
+    if (!sameBytes(body.reportData, reportData)) throw attestationError('REPORTDATA_MISMATCH');
     const { image } = checkMeasurements(p, body);
-    const expiresAt =
-      verified.collateralExpiresAt.getTime() < cert.notAfter.getTime()
-        ? verified.collateralExpiresAt
-        : cert.notAfter;
     return {
       policy: 'tdx',
-      publicKey: cert.publicKey,
       quoteKind: 'tdx',
       imageHash: image,
       mrTd: toHex(body.mrTd),
@@ -178,8 +190,7 @@ export class AttestationVerifier {
       status: verified.status,
       advisoryIds: verified.advisoryIds,
       rootKeyId: verified.rootKeyId,
-      expiresAt,
-      ...extras(cert),
+      collateralExpiresAt: verified.collateralExpiresAt,
     };
   }
 }

@@ -101,6 +101,22 @@ export interface Collateral {
   rootCaCrl: Uint8Array;
 }
 
+/** TCB statuses, as Intel names them, best first. */
+export const TCB_STATUSES = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+  'Revoked',
+] as const;
+
+/** Whether a status is at least as good as a minimum (a peer without a TCB status, fake_tdx, never is). */
+export function tcbAtLeast(status: TcbStatus | undefined, min: TcbStatus): boolean {
+  return status !== undefined && TCB_STATUSES.indexOf(status) <= TCB_STATUSES.indexOf(min);
+}
+
 /** TCB statuses, as Intel names them. */
 export type TcbStatus =
   | 'UpToDate'

@@ -94,6 +94,8 @@ export interface TlConstructors {
   'ext.receiptCharge': { _: 'ext.receiptCharge'; receipt_hash: Uint8Array; client_sc_address: string; charged_tokens: bigint; charged_nanoton: bigint; client_total_tokens: bigint };
   'ext.receipt': { _: 'ext.receipt'; body: TlTypes['ext.ReceiptBody']; worker_signature: Uint8Array; worker_certificate: Uint8Array; charge: TlTypes['ext.ReceiptCharge']; proxy_key: Uint8Array; proxy_signature: Uint8Array };
   'ext.clientReceipt': { _: 'ext.clientReceipt'; request_id: Uint8Array; receipt: TlTypes['ext.Receipt'] };
+  'ext.evidence': { _: 'ext.evidence'; public_key: Uint8Array; certificate: Uint8Array; quote: Uint8Array };
+  'ext.attestation': { _: 'ext.attestation'; proxy: TlTypes['ext.Evidence']; workers: Array<TlTypes['ext.Evidence']> };
 }
 
 /** Every function (query) of the schema, by name. */
@@ -119,6 +121,8 @@ export interface TlFunctions {
   'keyManager.getProxyPrivateKeys': { _: 'keyManager.getProxyPrivateKeys'; min_config_version: number };
   'http.request': { _: 'http.request'; method: string; url: string; http_version: string; headers: Array<Bare<TlConstructors['http.header']>>; payload: Uint8Array };
   'ext.getWorkers': { _: 'ext.getWorkers'; model: string };
+  'ext.getAttestation': { _: 'ext.getAttestation'; nonce: Uint8Array; model: string };
+  'ext.attest': { _: 'ext.attest'; nonce: Uint8Array };
 }
 
 /** Every boxed type: the union of its constructors. */
@@ -187,6 +191,8 @@ export interface TlTypes {
   'ext.ReceiptCharge': TlConstructors['ext.receiptCharge'];
   'ext.Receipt': TlConstructors['ext.receipt'];
   'ext.ClientReceipt': TlConstructors['ext.clientReceipt'];
+  'ext.Evidence': TlConstructors['ext.evidence'];
+  'ext.Attestation': TlConstructors['ext.attestation'];
 }
 
 /** What each function returns. */
@@ -212,6 +218,8 @@ export interface TlFunctionResults {
   'keyManager.getProxyPrivateKeys': TlTypes['keyManager.PrivateKeys'];
   'http.request': TlTypes['http.Response'];
   'ext.getWorkers': TlTypes['ext.Workers'];
+  'ext.getAttestation': TlTypes['ext.Attestation'];
+  'ext.attest': TlTypes['ext.Evidence'];
 }
 
 /** Any constructor or function object. */
@@ -326,7 +334,11 @@ export type ExtWorkerReceipt = TlConstructors['ext.workerReceipt'];
 export type ExtReceiptCharge = TlConstructors['ext.receiptCharge'];
 export type ExtReceipt = TlConstructors['ext.receipt'];
 export type ExtClientReceipt = TlConstructors['ext.clientReceipt'];
+export type ExtEvidence = TlConstructors['ext.evidence'];
+export type ExtAttestation = TlConstructors['ext.attestation'];
 export type ExtGetWorkers = TlFunctions['ext.getWorkers'];
+export type ExtGetAttestation = TlFunctions['ext.getAttestation'];
+export type ExtAttest = TlFunctions['ext.attest'];
 
 /** Constructor ids (unsigned), by name. */
 export const TL_IDS = {
@@ -446,5 +458,9 @@ export const TL_IDS = {
   'ext.receiptCharge': 0x92daf35c,
   'ext.receipt': 0xb36dcc33,
   'ext.clientReceipt': 0xfdb0f8f3,
+  'ext.evidence': 0x4e8a53c8,
+  'ext.attestation': 0x2c2d2e8d,
   'ext.getWorkers': 0xbe852e86,
+  'ext.getAttestation': 0xd2ead174,
+  'ext.attest': 0x01321ad1,
 } as const;

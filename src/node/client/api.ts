@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { parseJsonStrict } from '../../openai/validate.ts';
 import { costsOf } from '../../pricing/tokens.ts';
+import { TCB_STATUSES, type TcbStatus } from '../../tee/types.ts';
 import { encodeTl } from '../../tl/cocoon.ts';
 import { type DashboardNodes, serveDashboard } from '../dashboard.ts';
 import { hasToken, readBody, requestUrl, sendJson, serveMetrics, serveStats, toJson } from '../http-util.ts';
@@ -229,6 +230,11 @@ function readExtensions(
   const e2e = body.require_e2e;
   delete body.require_e2e;
   if (e2e !== undefined && typeof e2e !== 'boolean') throw new TypeError('require_e2e must be a boolean');
+  const minTcb = body.min_tcb;
+  delete body.min_tcb;
+  if (minTcb !== undefined && !(TCB_STATUSES as readonly unknown[]).includes(minTcb)) {
+    throw new TypeError(`min_tcb must be one of ${TCB_STATUSES.join(', ')}`);
+  }
   const guid = body.request_guid;
   delete body.request_guid;
   if (guid !== undefined && typeof guid !== 'string') throw new TypeError('request_guid must be a string');
@@ -257,6 +263,7 @@ function readExtensions(
     timeoutS,
     enableDebug: debug === true,
     requireE2e: e2e === true,
+    minTcb: minTcb as TcbStatus | undefined,
     requestGuid: guid as string | undefined,
     maxTokens,
   };
@@ -468,6 +475,7 @@ export function clientApi(opts: ClientApiOptions): Server {
         timeoutS: ext.timeoutS,
         enableDebug: ext.enableDebug,
         ...(ext.requireE2e ? { seal: 'require' as const } : {}),
+        ...(ext.minTcb ? { minTcb: ext.minTcb } : {}),
       },
       {
         onHead(head, final) {
@@ -641,6 +649,20 @@ export function clientApi(opts: ClientApiOptions): Server {
         } else res.end();
       });
     if (route === 'GET /v1/models') return void done(models(res));
+    if (route === 'GET /v1/attestation') {
+      const nonce = url.searchParams.get('nonce');
+      if (!nonce || nonce.length > 256) {
+        return sendJson(
+          res,
+          400,
+          errorBody('nonce: 1 to 256 characters of your choosing', httpError(ANSWER_ERROR.badRequest)),
+          CORS,
+        );
+      }
+      return void done(
+        node.attestation(nonce, url.searchParams.get('model') ?? '').then((a) => sendJson(res, 200, a, CORS)),
+      );
+    }
     if (route === 'POST /v1/chat/completions') return void done(completion(req, res, '/v1/chat/completions'));
     if (route === 'POST /v1/completions') return void done(completion(req, res, '/v1/completions'));
     if (

@@ -19,11 +19,12 @@ import {
 import { MAX_RECIPIENTS, type SealedAnswerReader, SealSessions, sealQuery } from '../../seal/sealed.ts';
 import type { Store } from '../../store/store.ts';
 import type { AttestationPolicy, AttestationVerifier, PeerAttestation } from '../../tee/policy.ts';
+import { type TcbStatus, tcbAtLeast } from '../../tee/types.ts';
 import { decodeTl } from '../../tl/cocoon.ts';
 import type { TlConstructors, TlTypes } from '../../tl/cocoon-api.gen.ts';
 import { childScAddress } from '../addresses.ts';
 import type { ChainAgent } from '../chain-agent.ts';
-import { type NodeIdentity, verifierFor } from '../identity.ts';
+import { evidenceReportData, type NodeIdentity, verifierFor } from '../identity.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { NodeMetrics } from '../metrics.ts';
 import { PaymentTracker } from '../payments.ts';
@@ -120,6 +121,11 @@ export interface QueryRequest {
   enableDebug?: boolean;
   /** Overrides the client's sealing mode for this request. */
   seal?: SealMode;
+  /**
+   * The worst TCB status the answering worker may have (its quote DCAP-verified by this client). Only a sealed
+   * request lets the client choose its worker, so this implies `require`.
+   */
+  minTcb?: TcbStatus;
 }
 
 /** How a running query reports back; exactly one of `onError` or a part/head with `final` ends it. */
@@ -165,13 +171,16 @@ export class ClientNode {
   readonly stats = { requests: 0, success: 0, failed: 0, tokens: 0n, bytes: 0 };
   private readonly links: ProxyLinks<ClientSession>;
 
+  private readonly proxyVerifier: AttestationVerifier;
+
   constructor(private readonly opts: ClientNodeOptions) {
+    this.proxyVerifier = verifierFor(opts.proxyPolicy ?? 'tdx');
     const o: ConstructorParameters<typeof ProxyLinks<ClientSession>>[0] = {
       root: opts.root,
       side: 'clients',
       count: opts.proxyConnections ?? 1,
       identity: opts.identity,
-      verifier: verifierFor(opts.proxyPolicy ?? 'tdx'),
+      verifier: this.proxyVerifier,
       checkHashes: opts.checkProxyHashes !== false,
       handshake: (conn, peer, address) => this.handshake(conn, peer, address),
       log: (l) => opts.log?.(`client: ${l}`),
@@ -497,7 +506,7 @@ export class ClientNode {
         fail(ANSWER_ERROR.failure, `could not send the request: ${(err as Error).message}`);
       }
     };
-    const mode = q.seal ?? this.opts.seal ?? 'auto';
+    const mode = q.minTcb ? 'require' : (q.seal ?? this.opts.seal ?? 'auto');
     if (mode === 'require' && this.opts.seal === 'off') {
       fail(
         ANSWER_ERROR.notready,
@@ -508,10 +517,15 @@ export class ClientNode {
     } else if (!s.ext) {
       fail(ANSWER_ERROR.notready, `the proxy at ${s.address} cannot carry a sealed request (require_e2e)`);
     } else {
-      this.sealTargets(s, q.model, q.maxCoefficient).then(
+      this.sealTargets(s, q.model, q.maxCoefficient, q.minTcb).then(
         (targets) => {
           if (targets.length === 0) {
-            if (mode === 'require') {
+            if (q.minTcb) {
+              fail(
+                ANSWER_ERROR.notready,
+                `no worker of ${q.model} is attested at TCB status ${q.minTcb} or better (min_tcb)`,
+              );
+            } else if (mode === 'require') {
               fail(
                 ANSWER_ERROR.notready,
                 `no attested worker of ${q.model} can take a sealed request (require_e2e)`,
@@ -610,6 +624,75 @@ export class ClientNode {
     }
   }
 
+  /**
+   * Fresh evidence of the proxy and its workers (of `model`, or all) for an app's nonce, each checked here: the
+   * certificate under this client's policy, a new quote binding SHA-256(nonce) to the certificate's key and
+   * measuring the same image, the image in the root's allowlist.
+   */
+  async attestation(nonce: string, model = ''): Promise<Record<string, unknown>> {
+    const s = await this.session(5000);
+    if (!s.ext) {
+      throw new ProtocolError(
+        'NOT_SUPPORTED',
+        `the proxy at ${s.address} gives no evidence for a nonce (a reference proxy)`,
+      );
+    }
+    const n = createHash('sha256').update(nonce).digest();
+    const r = await call(s.conn, { _: 'ext.getAttestation', nonce: n, model }, 30_000);
+    const root = this.opts.root.current;
+    const now = new Date();
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    const check = async (
+      e: TlConstructors['ext.evidence'],
+      verifier: AttestationVerifier,
+      allowed: string[],
+      expectKey?: Uint8Array,
+    ) => {
+      const out: Record<string, unknown> = {
+        public_key: hex(e.public_key),
+        certificate: Buffer.from(e.certificate).toString('base64'),
+        quote: Buffer.from(e.quote).toString('base64'),
+      };
+      try {
+        const peer = await verifier.verifyCertificate(e.certificate, now);
+        if (!Buffer.from(peer.publicKey).equals(Buffer.from(e.public_key)))
+          throw new Error('the certificate is for another key');
+        if (expectKey && !Buffer.from(expectKey).equals(Buffer.from(e.public_key)))
+          throw new Error('the evidence is of another node than the one this client is connected to');
+        const q = await verifier.verifyQuote(e.quote, evidenceReportData(e.public_key, n), now);
+        if (q.imageHash !== peer.imageHash || q.mrTd !== peer.mrTd)
+          throw new Error('the fresh quote measures another image than the certificate');
+        return {
+          ...out,
+          verified: true,
+          nonce_bound: true,
+          tee: q.quoteKind,
+          image_hash: q.imageHash,
+          image_allowed_by_root: allowed.includes(q.imageHash),
+          mr_td: q.mrTd ?? null,
+          rtmr: q.rtmr ?? null,
+          tcb_status: q.status ?? null,
+          advisory_ids: q.advisoryIds ?? [],
+          attestation_valid_until: peer.expiresAt.toISOString(),
+          seal_key: peer.sealKey ? hex(peer.sealKey) : null,
+        };
+      } catch (err) {
+        return { ...out, verified: false, error: (err as Error).message };
+      }
+    };
+    const [proxy, ...workers] = await Promise.all([
+      check(r.proxy, this.proxyVerifier, root.proxyHashes, s.peer.publicKey),
+      ...r.workers.map((w) => check(w, this.workerVerifier, root.workerHashes)),
+    ]);
+    return {
+      nonce,
+      report_data: 'SHA-512("cocoon attestation v1\\n" || public_key || SHA-256(nonce))',
+      checked_at: now.toISOString(),
+      proxy: { address: s.address, ...proxy },
+      workers,
+    };
+  }
+
   /** The newest receipts, in order (up to 1,000). */
   readonly receipts: ClientReceipt[] = [];
 
@@ -664,7 +747,12 @@ export class ClientNode {
   private readonly verifiedWorkers = new Map<string, { peer: PeerAttestation; at: Date }>();
 
   /** The workers (at most three) a request of `model` is sealed to: affordable, least loaded first. */
-  private async sealTargets(s: ClientSession, model: string, maxCoefficient: number): Promise<SealTarget[]> {
+  private async sealTargets(
+    s: ClientSession,
+    model: string,
+    maxCoefficient: number,
+    minTcb?: TcbStatus,
+  ): Promise<SealTarget[]> {
     let c = s.catalogue.get(model);
     if (!c || Date.now() - c.at > CATALOGUE_TTL_MS) {
       c = { at: Date.now(), list: this.listSealable(s, model) };
@@ -674,7 +762,8 @@ export class ClientNode {
         if (s.catalogue.get(model) === entry) s.catalogue.delete(model);
       });
     }
-    const list = await c.list;
+    const all = await c.list;
+    const list = minTcb ? all.filter((t) => tcbAtLeast(t.peer.status, minTcb)) : all;
     const affordable = list.filter((t) => t.coefficient <= maxCoefficient);
     // None affordable: sealed to the cheapest all the same, so that the proxy says what coefficient would do.
     const pool = affordable.length ? affordable : [...list].sort((a, b) => a.coefficient - b.coefficient);

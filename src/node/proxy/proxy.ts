@@ -32,6 +32,7 @@ import { NodeMetrics } from '../metrics.ts';
 import type { RootConfig, RootWatcher } from '../root-config.ts';
 import {
   ANSWER_ERROR,
+  call,
   decodeMessage,
   dispatchQueries,
   EXT_FLAG,
@@ -647,6 +648,10 @@ export class ProxyNode {
           if (!link?.authorized) return fail('not authorised');
           return this.sealableWorkers(q.model.split('@')[0] as string);
         },
+        'ext.getAttestation': async (q) => {
+          if (!link?.authorized) return fail('not authorised');
+          return this.attestation(q.nonce, q.model.split('@')[0] as string);
+        },
         'client.getWorkerTypesV2': () => this.workerTypesV2(),
         'client.updatePaymentStatus': () => {
           if (!link?.authorized) return fail('not authorised');
@@ -701,6 +706,29 @@ export class ProxyNode {
             max_active_requests: w.capacity,
           })),
       })),
+    };
+  }
+
+  /**
+   * Fresh evidence for an app's nonce: this proxy's, and that of each ready worker (of `model`, or all) that
+   * answers within 5 s; a worker that does not is left out.
+   */
+  private async attestation(nonce: Uint8Array, model: string): Promise<TlTypes['ext.Attestation']> {
+    if (nonce.length !== 32) throw new ProtocolError('PROTOVIOLATION', 'a nonce is 32 bytes');
+    const workers = [...this.workers.values()].filter(
+      (w) => w.state === 'ready' && w.ext && (!model || w.model === model),
+    );
+    const answers = await Promise.allSettled(
+      workers.map((w) => call(w.conn, { _: 'ext.attest', nonce }, 5000)),
+    );
+    return {
+      _: 'ext.attestation',
+      proxy: {
+        _: 'ext.evidence',
+        public_key: this.opts.identity.publicKey,
+        ...(await this.opts.identity.evidence(nonce)),
+      },
+      workers: answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : [])),
     };
   }
 

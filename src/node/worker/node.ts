@@ -27,7 +27,7 @@ import { NodeMetrics } from '../metrics.ts';
 import { type HeldPayment, PaymentTracker } from '../payments.ts';
 import { checkProxyParams, ProxyLinks, type ProxySession } from '../proxy-link.ts';
 import type { RootWatcher } from '../root-config.ts';
-import { call, decodeMessage, EXT_FLAG, PROTO_MAX, PROTO_MIN, sendTl } from '../rpc.ts';
+import { call, decodeMessage, dispatchQueries, EXT_FLAG, PROTO_MAX, PROTO_MIN, sendTl } from '../rpc.ts';
 import { WorkerQueries } from './query.ts';
 
 export interface WorkerNodeOptions {
@@ -138,6 +138,14 @@ export class WorkerNode {
       verifier: verifierFor(opts.proxyPolicy ?? 'tdx'),
       checkHashes: opts.checkProxyHashes !== false,
       handshake: (conn, peer, address) => this.handshake(conn, peer, address),
+      // An app's nonce, through the client and the proxy: fresh evidence of this worker.
+      onQuery: dispatchQueries({
+        'ext.attest': async (q) => ({
+          _: 'ext.evidence',
+          public_key: opts.identity.publicKey,
+          ...(await opts.identity.evidence(q.nonce)),
+        }),
+      }),
       log: (l) => this.log(l),
     };
     if (opts.maxPowDifficulty !== undefined) linkOpts.maxPowDifficulty = opts.maxPowDifficulty;
