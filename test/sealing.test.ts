@@ -15,6 +15,7 @@ import OpenAI, { APIError } from 'openai';
 import { type LocalNetwork, startLocalNetwork } from '../src/node/network.ts';
 import type { ProxyNode } from '../src/node/proxy/proxy.ts';
 import { HttpEngine } from '../src/openai/engine.ts';
+import { verifyLabel } from '../src/receipt/label.ts';
 import { decodeReceipt, verifyReceipt } from '../src/receipt/receipt.ts';
 import type { QuoteSource } from '../src/tee/cert.ts';
 import { createFakeIntel, type FakeIntel } from '../src/tee/fake-intel.ts';
@@ -93,6 +94,12 @@ describe('sealed requests on a local network', () => {
     assert.equal((data.usage as unknown as { total_cost: number }).total_cost, 360);
     const label = response.headers.get('x-cocoon-privacy') ?? '';
     assert.match(label, /^e2e=1; plaintext=worker; worker=[0-9a-f]{64}; image=[0-9a-f]{64}; tee=fake_tdx; /);
+    // Signed by the client node, whose key /v1/attestation names; any change breaks it.
+    const fields = verifyLabel(label, net.identities.client.publicKey);
+    assert.deepEqual([fields?.e2e, fields?.model], ['1', createHash('sha256').update('ok').digest('hex')]);
+    assert.match(fields?.attested ?? '', /^\d+s$/);
+    assert.equal(verifyLabel(label.replace('e2e=1', 'e2e=0'), net.identities.client.publicKey), undefined);
+    assert.equal(verifyLabel(label, net.identities.proxy.publicKey), undefined);
     assert.ok(label.includes(`image=${FAKE_TDX_IMAGE_HASH}`), label);
     const worker = /worker=([0-9a-f]{64})/.exec(label)?.[1];
     assert.ok(
@@ -191,6 +198,10 @@ describe('sealed requests on a local network', () => {
     assert.equal(proxy.image_hash, FAKE_TDX_IMAGE_HASH);
     assert.equal(proxy.image_allowed_by_root, true);
     assert.equal(proxy.public_key, Buffer.from(net.identities.proxy.publicKey).toString('hex'));
+    assert.deepEqual(
+      (a.body.client as { public_key: string }).public_key,
+      Buffer.from(net.identities.client.publicKey).toString('hex'),
+    );
     assert.equal(workers.length, 2);
     assert.ok(
       workers.every((w) => w.verified === true && w.nonce_bound === true && typeof w.seal_key === 'string'),
@@ -234,7 +245,17 @@ describe('sealed requests on a local network', () => {
       const { response } = await ai.chat.completions
         .create({ model: 'ok', messages: [{ role: 'user', content: 'echo:plain' }] })
         .withResponse();
-      assert.equal(response.headers.get('x-cocoon-privacy'), 'e2e=0; plaintext=proxy,worker');
+      const label = response.headers.get('x-cocoon-privacy') ?? '';
+      const fields = verifyLabel(label, net.identities.client.publicKey);
+      assert.deepEqual(
+        [fields?.e2e, fields?.plaintext, fields?.proxy, fields?.proxy_image],
+        [
+          '0',
+          'proxy,worker',
+          Buffer.from(net.identities.proxy.publicKey).toString('hex'),
+          FAKE_TDX_IMAGE_HASH,
+        ],
+      );
       // A plain answer has its receipt too, its hashes unsalted.
       assert.equal(response.headers.get('x-cocoon-receipt-verified'), 'yes');
       const plain = decodeReceipt(Buffer.from(response.headers.get('x-cocoon-receipt') ?? '', 'base64'));
@@ -499,7 +520,10 @@ describe('the proxy process never holds a sealed prompt or answer', () => {
         return response.headers.get('x-cocoon-privacy') ?? '';
       };
       assert.match(await ask(apis[0] as string, promptSealed, answerSealed), /^e2e=1; plaintext=worker/);
-      assert.equal(await ask(apis[1] as string, promptPlain, answerPlain), 'e2e=0; plaintext=proxy,worker');
+      assert.match(
+        await ask(apis[1] as string, promptPlain, answerPlain),
+        /^e2e=0; plaintext=proxy,worker; /,
+      );
       // The worker opened the sealed request: the engine got the prompt.
       assert.ok(engine.seen.some((s) => JSON.stringify(s.body).includes(promptSealed)));
       const needles = [promptSealed, answerSealed, promptPlain, answerPlain].map((m) => Buffer.from(m));

@@ -182,27 +182,6 @@ export class SseUsageHold {
   }
 }
 
-/**
- * Who could read this request and its answer: `e2e=1` when it was sealed to the worker's enclave (the proxy saw
- * neither), with the worker's key, image and TCB status as this client verified them; `e2e=0` when it went in
- * plain (the proxy's enclave saw it too).
- */
-export function privacyLabel(seal: QueryInfo): string {
-  if (!seal.sealed) return 'e2e=0; plaintext=proxy,worker';
-  const w = seal.worker;
-  if (!w) return 'e2e=1; plaintext=worker';
-  const age = Math.max(0, Math.round((Date.now() - (seal.attestedAt ?? new Date()).getTime()) / 1000));
-  return [
-    'e2e=1',
-    'plaintext=worker',
-    `worker=${Buffer.from(w.publicKey).toString('hex')}`,
-    `image=${w.imageHash}`,
-    `tee=${w.quoteKind}`,
-    ...(w.status ? [`tcb=${w.status}`] : []),
-    `attested=${age}s`,
-  ].join('; ');
-}
-
 function readExtensions(
   body: Record<string, unknown>,
   o: Required<Pick<ClientApiOptions, 'defaultMaxCoefficient' | 'defaultMaxTokens' | 'defaultTimeoutS'>>,
@@ -408,7 +387,7 @@ export function clientApi(opts: ClientApiOptions): Server {
       if (ws) t['X-Cocoon-Worker-Start'] = ws;
       if (final?.proxy_end_time) t['X-Cocoon-Proxy-End'] = secs(final.proxy_end_time);
       if (final?.worker_end_time) t['X-Cocoon-Worker-End'] = secs(final.worker_end_time);
-      t['X-Cocoon-Privacy'] = privacyLabel(sealInfo ?? { sealed: false });
+      t['X-Cocoon-Privacy'] = node.privacyLabel(sealInfo);
       return t;
     };
     const debugOf = (final: ClientFinal | undefined) => ({

@@ -9,6 +9,7 @@ import { withRetry } from '../../chain/client.ts';
 import { ClientContract } from '../../chain/client-contract.ts';
 import { ProtocolError, SealError } from '../../errors.ts';
 import type { Connection } from '../../net/connection.ts';
+import { signLabel } from '../../receipt/label.ts';
 import {
   AnswerChain,
   encodeReceipt,
@@ -88,6 +89,9 @@ export interface ClientReceipt {
  */
 export interface QueryInfo {
   sealed: boolean;
+  /** The model as requested, and the proxy the request went through. */
+  model?: string;
+  proxy?: PeerAttestation;
   /** For a sealed request, the workers it was sealed to (hex certificate keys) and, once known, the one that answered. */
   recipients?: string[];
   worker?: PeerAttestation;
@@ -470,7 +474,7 @@ export class ClientNode {
       model: q.model,
       query: q.query,
       headSeen: false,
-      info: { sealed: false },
+      info: { sealed: false, model: q.model, proxy: s.peer },
       timer: setTimeout(() => {
         if (s.pending.get(key) !== p) return;
         s.pending.delete(key);
@@ -686,11 +690,49 @@ export class ClientNode {
     ]);
     return {
       nonce,
+      client: { public_key: this.publicKey, signs: 'X-Cocoon-Privacy' },
       report_data: 'SHA-512("cocoon attestation v1\\n" || public_key || SHA-256(nonce))',
       checked_at: now.toISOString(),
       proxy: { address: s.address, ...proxy },
       workers,
     };
+  }
+
+  /** The signed privacy label of a request (X-Cocoon-Privacy); see receipt/label.ts. */
+  privacyLabel(info: QueryInfo | undefined): string {
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    const model = info?.model ? [`model=${createHash('sha256').update(info.model).digest('hex')}`] : [];
+    const tee = (p: PeerAttestation) => [`tee=${p.quoteKind}`, ...(p.status ? [`tcb=${p.status}`] : [])];
+    let fields: string[];
+    if (info?.sealed && info.worker) {
+      const age = Math.max(0, Math.round((Date.now() - (info.attestedAt ?? new Date()).getTime()) / 1000));
+      const w = info.worker;
+      fields = [
+        'e2e=1',
+        'plaintext=worker',
+        `worker=${hex(w.publicKey)}`,
+        `image=${w.imageHash}`,
+        ...tee(w),
+        ...model,
+        `attested=${age}s`,
+      ];
+    } else if (info?.sealed) {
+      fields = ['e2e=1', 'plaintext=worker', ...model];
+    } else {
+      const p = info?.proxy;
+      fields = [
+        'e2e=0',
+        'plaintext=proxy,worker',
+        ...(p ? [`proxy=${hex(p.publicKey)}`, `proxy_image=${p.imageHash}`, ...tee(p)] : []),
+        ...model,
+      ];
+    }
+    return signLabel(fields, this.opts.identity.privateKey);
+  }
+
+  /** The key the privacy labels are signed with (hex). */
+  get publicKey(): string {
+    return Buffer.from(this.opts.identity.publicKey).toString('hex');
   }
 
   /** The newest receipts, in order (up to 1,000). */
