@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { APIError } from 'openai';
+import type { NodeIdentity } from '../src/node/identity.ts';
 import { type LocalNetwork, startLocalNetwork } from '../src/node/network.ts';
 import type { ProxyNode } from '../src/node/proxy/proxy.ts';
 import { HttpEngine } from '../src/openai/engine.ts';
@@ -220,6 +221,27 @@ describe('sealed requests on a local network', () => {
     assert.notEqual((b.body.proxy as Ev).quote, proxy.quote);
     assert.equal((await get('model=ok')).status, 400); // no nonce
     assert.equal(((await get('nonce=x&model=no-such')).body.workers as Ev[]).length, 0);
+  });
+
+  test("a worker's reissued certificate reaches its proxy, and so the clients that seal to it", async () => {
+    const id = net.identities.workers[0] as NodeIdentity;
+    const old = Buffer.from(id.holder.identity.certDer);
+    await id.refresher.refresh();
+    const fresh = Buffer.from(id.holder.identity.certDer);
+    assert.ok(!fresh.equals(old));
+    const workers = (
+      net.proxy as unknown as {
+        workers: Map<number, { peer: { publicKey: Uint8Array; certDer: Uint8Array } }>;
+      }
+    ).workers;
+    const listed = () =>
+      Buffer.from(
+        [...workers.values()].find((w) => Buffer.from(w.peer.publicKey).equals(Buffer.from(id.publicKey)))
+          ?.peer.certDer ?? [],
+      );
+    for (let i = 0; i < 200 && !listed().equals(fresh); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(listed().equals(fresh), 'the proxy lists the new certificate');
+    assert.equal(await streamText(ai, 'echo:still sealed'), 'still sealed');
   });
 
   test('min_tcb: a fake_tdx worker has no TCB status, so any min_tcb is a clear 503; a bad value is 400', async () => {

@@ -87,7 +87,7 @@ describe('cocoon command', () => {
   test('tl schema lists every declaration with its id', () => {
     const r = cocoon(['tl', 'schema', '--json']);
     const rows = JSON.parse(r.out) as { name: string; id: string }[];
-    assert.equal(rows.length, 121);
+    assert.equal(rows.length, 122);
     assert.equal(rows.find((x) => x.name === 'ext.sealedQuery')?.id !== undefined, true);
     assert.equal(rows.find((x) => x.name === 'client.runQueryEx')?.id, 'f54cb74b');
   });

@@ -42,6 +42,14 @@ export class IdentityHolder {
   set(identity: RatlsIdentity): void {
     this.ctx = secureContext(identity);
     this.current = identity;
+    for (const l of this.listeners) l(identity);
+  }
+
+  private readonly listeners: ((identity: RatlsIdentity) => void)[] = [];
+
+  /** Calls `listener` with every certificate installed from now on (to tell peers of live connections). */
+  onChange(listener: (identity: RatlsIdentity) => void): void {
+    this.listeners.push(listener);
   }
 }
 

@@ -94,6 +94,7 @@ export interface TlConstructors {
   'ext.receiptCharge': { _: 'ext.receiptCharge'; receipt_hash: Uint8Array; client_sc_address: string; charged_tokens: bigint; charged_nanoton: bigint; client_total_tokens: bigint };
   'ext.receipt': { _: 'ext.receipt'; body: TlTypes['ext.ReceiptBody']; worker_signature: Uint8Array; worker_certificate: Uint8Array; charge: TlTypes['ext.ReceiptCharge']; proxy_key: Uint8Array; proxy_signature: Uint8Array };
   'ext.clientReceipt': { _: 'ext.clientReceipt'; request_id: Uint8Array; receipt: TlTypes['ext.Receipt'] };
+  'ext.workerCertificate': { _: 'ext.workerCertificate'; certificate: Uint8Array };
   'ext.evidence': { _: 'ext.evidence'; public_key: Uint8Array; certificate: Uint8Array; quote: Uint8Array };
   'ext.attestation': { _: 'ext.attestation'; proxy: TlTypes['ext.Evidence']; workers: Array<TlTypes['ext.Evidence']> };
 }
@@ -191,6 +192,7 @@ export interface TlTypes {
   'ext.ReceiptCharge': TlConstructors['ext.receiptCharge'];
   'ext.Receipt': TlConstructors['ext.receipt'];
   'ext.ClientReceipt': TlConstructors['ext.clientReceipt'];
+  'ext.WorkerCertificate': TlConstructors['ext.workerCertificate'];
   'ext.Evidence': TlConstructors['ext.evidence'];
   'ext.Attestation': TlConstructors['ext.attestation'];
 }
@@ -334,6 +336,7 @@ export type ExtWorkerReceipt = TlConstructors['ext.workerReceipt'];
 export type ExtReceiptCharge = TlConstructors['ext.receiptCharge'];
 export type ExtReceipt = TlConstructors['ext.receipt'];
 export type ExtClientReceipt = TlConstructors['ext.clientReceipt'];
+export type ExtWorkerCertificate = TlConstructors['ext.workerCertificate'];
 export type ExtEvidence = TlConstructors['ext.evidence'];
 export type ExtAttestation = TlConstructors['ext.attestation'];
 export type ExtGetWorkers = TlFunctions['ext.getWorkers'];
@@ -458,6 +461,7 @@ export const TL_IDS = {
   'ext.receiptCharge': 0x92daf35c,
   'ext.receipt': 0xb36dcc33,
   'ext.clientReceipt': 0xfdb0f8f3,
+  'ext.workerCertificate': 0x32171e1d,
   'ext.evidence': 0x4e8a53c8,
   'ext.attestation': 0x2c2d2e8d,
   'ext.getWorkers': 0xbe852e86,

@@ -18,7 +18,7 @@ import { reservationFor, tokensAvailable } from '../../pricing/tokens.ts';
 import { countersign, type ReceiptBody } from '../../receipt/receipt.ts';
 import { isSealedQuery, sealedQueryHeader } from '../../seal/sealed.ts';
 import type { Store } from '../../store/store.ts';
-import type { AttestationPolicy, PeerAttestation } from '../../tee/policy.ts';
+import type { AttestationPolicy, AttestationVerifier, PeerAttestation } from '../../tee/policy.ts';
 import { decodeTl, encodeTl } from '../../tl/cocoon.ts';
 import type { TlConstructors, TlFunctions, TlTypes } from '../../tl/cocoon-api.gen.ts';
 import { childScAddress, proxyScAddress } from '../addresses.ts';
@@ -212,6 +212,7 @@ export class ProxyNode {
   private readonly startedAt = Date.now();
 
   constructor(private readonly opts: ProxyNodeOptions) {
+    this.workerVerifier = verifierFor(opts.workerPolicy ?? 'tdx');
     let excessesTo: Address | undefined;
     try {
       excessesTo = Address.parse(opts.ownerAddress);
@@ -290,7 +291,7 @@ export class ProxyNode {
     const common = this.opts.powDifficulty === undefined ? {} : { powDifficulty: this.opts.powDifficulty };
     this.workerServer = new RatlsServer({
       identity,
-      verifier: verifierFor(this.opts.workerPolicy ?? 'tdx'),
+      verifier: this.workerVerifier,
       ...common,
     });
     this.clientServer = new RatlsServer({
@@ -531,6 +532,31 @@ export class ProxyNode {
         if (Buffer.from(m.body.worker_key).equals(Buffer.from(w.peer.publicKey))) {
           r.receipt = { body: m.body, signature: m.signature, certificate: w.peer.certDer };
         } else this.log(`worker#${w.id}: a receipt for another key, dropped`);
+        return;
+      }
+      case 'ext.workerCertificate': {
+        if (!w.ext) {
+          w.conn.close(new ProtocolError('PROTOVIOLATION', 'a certificate from a worker without extensions'));
+          return;
+        }
+        // The same key and image as attested at connection, checked under the same policy; anything else ends it.
+        this.workerVerifier.verifyCertificate(m.certificate).then(
+          (peer: PeerAttestation) => {
+            if (
+              !Buffer.from(peer.publicKey).equals(Buffer.from(w.peer.publicKey)) ||
+              peer.imageHash !== w.peer.imageHash
+            ) {
+              w.conn.close(new ProtocolError('NOT_ALLOWED', 'a new certificate for another key or image'));
+              return;
+            }
+            w.peer = peer;
+            w.sealable = peer.sealKey !== undefined;
+          },
+          (err: Error) =>
+            w.conn.close(
+              new ProtocolError('NOT_ALLOWED', `a new certificate that does not attest: ${err.message}`),
+            ),
+        );
         return;
       }
       case 'worker.enabledDisabled':
@@ -786,6 +812,9 @@ export class ProxyNode {
     });
     return false;
   }
+
+  /** How workers attest: at connection, and each certificate they reissue on it. */
+  private readonly workerVerifier: AttestationVerifier;
 
   private sendClient(
     c: ClientLink,

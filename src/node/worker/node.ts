@@ -150,6 +150,17 @@ export class WorkerNode {
     };
     if (opts.maxPowDifficulty !== undefined) linkOpts.maxPowDifficulty = opts.maxPowDifficulty;
     this.links = new ProxyLinks(linkOpts);
+    // Certificates are reissued hourly: proxies that list this worker to clients get each new one.
+    opts.identity.holder.onChange((id) => {
+      for (const s of this.proxies) {
+        if (!s.ext || s.conn.isClosed) continue;
+        try {
+          sendTl(s.conn, { _: 'ext.workerCertificate', certificate: id.certDer });
+        } catch {
+          // the connection is going away; a new one starts with the new certificate
+        }
+      }
+    });
     this.initMetrics();
   }
 
