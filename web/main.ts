@@ -1,8 +1,9 @@
 // The Cocoon dashboard: polls the nodes' /jsonstats (the node list comes from the node serving this page), shows
 // the network, models, workers, clients and attestation, charts the live request and token rates, and chats
-// through the local client with a streamed answer.
+// through the local client with a streamed answer, whose receipt and privacy label it verifies in the browser.
 
 import uPlot from 'uplot';
+import { verifyLabelWeb, verifyReceiptWeb } from '../src/receipt/verify-web.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the page reads the nodes' /jsonstats, documented in their source
 type Json = Record<string, any>;
@@ -204,9 +205,11 @@ async function chat(question: string): Promise<void> {
     a.textContent = `error: ${res.status} ${await res.text()}`;
     return;
   }
+  const label = res.headers.get('x-cocoon-privacy') ?? '';
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   let buf = '';
+  let receipt: string | undefined;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
@@ -215,8 +218,15 @@ async function chat(question: string): Promise<void> {
     while (i >= 0) {
       const event = buf.slice(0, i);
       buf = buf.slice(i + 2);
-      const data = event.replace(/^data: ?/m, '');
-      if (data && data !== '[DONE]') {
+      const name = /^event: ?(.*)$/m.exec(event)?.[1];
+      const data = /^data: ?(.*)$/m.exec(event)?.[1] ?? '';
+      if (name === 'cocoon.receipt') {
+        try {
+          receipt = (JSON.parse(data) as { receipt: string }).receipt;
+        } catch {
+          // not a receipt event after all
+        }
+      } else if (data && data !== '[DONE]') {
         try {
           const v = JSON.parse(data) as Json;
           a.textContent += v.choices?.[0]?.delta?.content ?? '';
@@ -227,6 +237,52 @@ async function chat(question: string): Promise<void> {
       }
       i = buf.indexOf('\n\n');
     }
+  }
+  if (receipt) {
+    const button = document.createElement('button');
+    button.className = 'verify-button';
+    button.textContent = 'verify this answer';
+    const out = document.createElement('div');
+    out.className = 'verify';
+    button.addEventListener('click', () => void verifyAnswer(receipt as string, label, out));
+    log.append(button, out);
+  }
+}
+
+let clientKey: Promise<string | undefined> | undefined;
+
+/** The key the client signs its privacy labels with, from its attestation endpoint. */
+function labelKey(): Promise<string | undefined> {
+  clientKey ??= fetch(`${nodes.client}/v1/attestation?nonce=dashboard-${Date.now()}`, {
+    headers: params.get('api_key') ? { authorization: `Bearer ${params.get('api_key')}` } : {},
+  })
+    .then((r) => (r.ok ? (r.json() as Promise<Json>) : undefined))
+    .then((j) => j?.client?.public_key as string | undefined)
+    .catch(() => undefined);
+  return clientKey;
+}
+
+/** Checks the answer's receipt and privacy label here, in this browser, with WebCrypto. */
+async function verifyAnswer(receipt: string, label: string, out: HTMLElement): Promise<void> {
+  out.textContent = 'verifying…';
+  try {
+    const r = await verifyReceiptWeb(Uint8Array.from(atob(receipt), (c) => c.charCodeAt(0)));
+    const key = await labelKey();
+    const fields = key ? await verifyLabelWeb(label, key) : undefined;
+    const lines = [
+      r.ok
+        ? `✓ receipt verified in this browser: signed by worker ${short(r.workerKey)} (${r.tee}, image ${short(r.imageHash)}), countersigned by the proxy`
+        : `✗ receipt NOT verified${r.overcharged ? ' (overcharged)' : ''}: ${r.problems.join('; ')}`,
+      `${r.sealed ? 'sealed end to end: only the worker enclave saw it' : 'plain: the proxy enclave saw it too'}; model ${r.model}; ${r.totalTokens} tokens counted, ${r.chargedTokens} charged = ${ton(Number(r.chargedNanoton))}`,
+      fields
+        ? `✓ privacy label signed by this client: e2e=${fields.e2e}, plaintext seen by ${fields.plaintext}`
+        : '✗ the privacy label does not verify against this client',
+    ];
+    out.textContent = lines.join('\n');
+    out.classList.toggle('bad', !r.ok || !fields);
+  } catch (err) {
+    out.textContent = `✗ ${(err as Error).message}`;
+    out.classList.add('bad');
   }
 }
 

@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { createRatlsIdentity, type RatlsIdentity } from '../tee/cert.ts';
+import { createFakeIntel } from '../tee/fake-intel.ts';
 import { FAKE_TDX_IMAGE_HASH } from '../tee/fake-tdx.ts';
 import { fakeTdxSource } from '../tee/quote-source.ts';
+import { signLabel, verifyLabel } from './label.ts';
 import {
   AnswerChain,
+  certificateImage,
   countersign,
   decodeReceipt,
   encodeReceipt,
@@ -15,6 +18,7 @@ import {
   signReceiptBody,
   verifyReceipt,
 } from './receipt.ts';
+import { verifyLabelWeb, verifyReceiptWeb } from './verify-web.ts';
 
 describe('signed receipts', () => {
   let worker: RatlsIdentity;
@@ -161,5 +165,75 @@ describe('signed receipts', () => {
   it('bad bytes are a typed error', () => {
     assert.throws(() => decodeReceipt(Buffer.from('nonsense')), { code: 'RECEIPT_MALFORMED' });
     assert.throws(() => decodeReceipt(Buffer.alloc(0)), { code: 'RECEIPT_MALFORMED' });
+  });
+
+  it('the browser verifier (WebCrypto, no node modules) agrees with this one on every variant', async () => {
+    const r = make();
+    const flip = (b: Uint8Array) => {
+      const c = Uint8Array.from(b);
+      c[c.length - 1]! ^= 1;
+      return c;
+    };
+    const variants: Receipt[] = [
+      r,
+      make({}, 45n),
+      make({}, 30n, other),
+      make({ image_hash: randomBytes(32) }),
+      { ...r, body: { ...r.body, total_tokens: 31n } },
+      { ...r, body: { ...r.body, model: 'x'.repeat(300) } }, // a long TL string
+      { ...r, charge: { ...r.charge, charged_nanoton: 1n } },
+      { ...r, worker_signature: flip(r.worker_signature) },
+      { ...r, proxy_signature: flip(r.proxy_signature) },
+      { ...r, worker_certificate: new Uint8Array(0) },
+    ];
+    for (const [i, v] of variants.entries()) {
+      const node = verifyReceipt(v);
+      const web = await verifyReceiptWeb(encodeReceipt(v));
+      assert.deepEqual(
+        [web.ok, web.overcharged, web.problems],
+        [node.ok, node.overcharged, node.problems],
+        `variant ${i}`,
+      );
+    }
+    const web = await verifyReceiptWeb(encodeReceipt(r));
+    assert.deepEqual(
+      [web.model, web.sealed, web.tee, web.imageHash, web.chargedTokens, web.chargedNanoton],
+      ['Qwen3-8B@1', true, 'fake_tdx', FAKE_TDX_IMAGE_HASH, 30n, 600n],
+    );
+    await assert.rejects(verifyReceiptWeb(encodeReceipt(r).subarray(0, 100)), /truncated/);
+    // A real-format quote (a test PKI) with measurements: both read the same image from it.
+    const fake = await createFakeIntel();
+    const tdx = await createRatlsIdentity({
+      quoteSource: {
+        kind: 'fake_intel',
+        getQuote: async (reportData) =>
+          fake.issueQuote({
+            reportData,
+            mrTd: new Uint8Array(48).fill(7),
+            rtmr: [1, 2, 3, 4].map((x) => new Uint8Array(48).fill(x)),
+          }),
+      },
+    });
+    const image = certificateImage(tdx.certDer, new Date()).image;
+    const body = { ...r.body, worker_key: tdx.publicKey, image_hash: Buffer.from(image, 'hex') };
+    const signed = countersign(
+      { body, signature: signReceiptBody(body, tdx.privateKey), certificate: tdx.certDer },
+      {
+        client_sc_address: 'EQclient',
+        charged_tokens: 30n,
+        charged_nanoton: 600n,
+        client_total_tokens: 1030n,
+      },
+      proxy,
+    );
+    assert.equal(verifyReceipt(signed).ok, true);
+    const w = await verifyReceiptWeb(encodeReceipt(signed));
+    assert.deepEqual([w.ok, w.tee, w.imageHash], [true, 'tdx', image]);
+    // Labels: signed here, checked there.
+    const label = signLabel(['e2e=1', 'plaintext=worker'], worker.privateKey);
+    const key = Buffer.from(worker.publicKey).toString('hex');
+    assert.deepEqual(await verifyLabelWeb(label, key), { e2e: '1', plaintext: 'worker' });
+    assert.deepEqual(verifyLabel(label, worker.publicKey), { e2e: '1', plaintext: 'worker' });
+    assert.equal(await verifyLabelWeb(label.replace('e2e=1', 'e2e=0'), key), undefined);
   });
 });

@@ -1,6 +1,6 @@
 // The dashboard in a real browser (Debian's Chromium through playwright-core): the page loads from a node, shows
-// the worker, sends a chat message through the client and shows the streamed answer; a screenshot is taken and
-// must not be blank.
+// the worker, sends a chat message through the client and shows the streamed answer, verifies its receipt and
+// privacy label in the page; a screenshot is taken and must not be blank.
 
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -41,6 +41,14 @@ test('the dashboard shows the network and chats through the client, in Chromium'
       .locator('#chat-log .a', { hasText: 'The capital of France is Paris.' })
       .waitFor({ timeout: 15_000 });
     await page.locator('#rate-chart canvas').waitFor({ state: 'attached' });
+    // The answer's receipt and privacy label, verified in the browser with WebCrypto.
+    await page.click('#chat-log .verify-button');
+    const verdict = page.locator('#chat-log .verify', { hasText: 'privacy label' });
+    await verdict.waitFor({ timeout: 10_000 });
+    const text = (await verdict.textContent()) ?? '';
+    assert.match(text, /✓ receipt verified in this browser: signed by worker .* \(fake_tdx, image 5c55c8/);
+    assert.match(text, /sealed end to end: only the worker enclave saw it; model ok; 18 tokens counted, 18 charged/);
+    assert.match(text, /✓ privacy label signed by this client: e2e=1, plaintext seen by worker/);
     // Once the answer is billed, the client's charge and the worker's earnings show it (18 tokens).
     await page.locator('#clients', { hasText: '18 tokens' }).waitFor({ timeout: 10_000 });
     await page.locator('#workers', { hasText: '18 tokens' }).waitFor({ timeout: 10_000 });

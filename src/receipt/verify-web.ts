@@ -1,0 +1,322 @@
+// Receipt and privacy-label verification for browsers (the dashboard's "verify this answer"), on WebCrypto alone:
+// no node: modules, no Buffer. The same checks as verifyReceipt in receipt.ts, over the receipt's own bytes: the
+// worker's Ed25519 signature over the body, the proxy's over the charge and the receipt hash, the certificate's key
+// and the image its quote measures, the charge against the worker's count. Written by hand because it reads one
+// fixed TL layout and two fields of one certificate: a TL codec and an X.509 library would be most of the bundle.
+// Certificate dates and DCAP are not checked here (the client checked both when it took the receipt).
+
+import { TL_IDS } from '../tl/cocoon-api.gen.ts';
+
+export interface WebReceiptCheck {
+  ok: boolean;
+  problems: string[];
+  overcharged: boolean;
+  model: string;
+  sealed: boolean;
+  workerKey: string;
+  imageHash: string;
+  tee: 'fake_tdx' | 'tdx' | 'none';
+  totalTokens: bigint;
+  chargedTokens: bigint;
+  chargedNanoton: bigint;
+  pricePerToken: bigint;
+  time: Date;
+}
+
+class Reader {
+  private off = 0;
+  private readonly view: DataView;
+
+  constructor(private readonly b: Uint8Array) {
+    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+
+  get at(): number {
+    return this.off;
+  }
+
+  private need(n: number): void {
+    if (this.off + n > this.b.length) throw new Error('the receipt is truncated');
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.off, true);
+    this.off += 4;
+    return v;
+  }
+
+  i32(): number {
+    this.need(4);
+    const v = this.view.getInt32(this.off, true);
+    this.off += 4;
+    return v;
+  }
+
+  i64(): bigint {
+    this.need(8);
+    const v = this.view.getBigInt64(this.off, true);
+    this.off += 8;
+    return v;
+  }
+
+  f64(): number {
+    this.need(8);
+    const v = this.view.getFloat64(this.off, true);
+    this.off += 8;
+    return v;
+  }
+
+  raw(n: number): Uint8Array {
+    this.need(n);
+    const v = this.b.subarray(this.off, this.off + n);
+    this.off += n;
+    return v;
+  }
+
+  bytes(): Uint8Array {
+    this.need(1);
+    let n = this.b[this.off] as number;
+    let head = 1;
+    if (n === 254) {
+      this.need(4);
+      n =
+        (this.b[this.off + 1] as number) |
+        ((this.b[this.off + 2] as number) << 8) |
+        ((this.b[this.off + 3] as number) << 16);
+      head = 4;
+    } else if (n === 255) throw new Error('a TL length the receipt cannot have');
+    this.off += head;
+    const v = this.raw(n);
+    this.off += (4 - ((head + n) % 4)) % 4;
+    return v;
+  }
+
+  expect(id: number, what: string): void {
+    if (this.u32() !== id) throw new Error(`not ${what}`);
+  }
+
+  bool(): boolean {
+    const id = this.u32();
+    if (id === TL_IDS.boolTrue) return true;
+    if (id === TL_IDS.boolFalse) return false;
+    throw new Error('not a Bool');
+  }
+}
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+const concat = (...parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+const utf8 = new TextEncoder();
+const sha256 = async (...parts: Uint8Array[]) =>
+  new Uint8Array(await crypto.subtle.digest('SHA-256', concat(...parts)));
+
+async function ed25519Verify(key: Uint8Array, signature: Uint8Array, data: Uint8Array): Promise<boolean> {
+  try {
+    const k = await crypto.subtle.importKey('raw', key, { name: 'Ed25519' }, false, ['verify']);
+    return await crypto.subtle.verify({ name: 'Ed25519' }, k, signature, data);
+  } catch {
+    return false;
+  }
+}
+
+/** One DER element: its tag and where its contents are. */
+function tlv(b: Uint8Array, at: number): { tag: number; start: number; end: number } {
+  const tag = b[at] as number;
+  let len = b[at + 1] as number;
+  let start = at + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n < 1 || n > 3) throw new Error('a DER length the certificate cannot have');
+    len = 0;
+    for (let i = 0; i < n; i++) len = (len << 8) | (b[start + i] as number);
+    start += n;
+  }
+  if (start + len > b.length) throw new Error('the certificate is truncated');
+  return { tag, start, end: start + len };
+}
+
+function children(
+  b: Uint8Array,
+  e: { start: number; end: number },
+): { tag: number; start: number; end: number }[] {
+  const out = [];
+  for (let at = e.start; at < e.end; ) {
+    const c = tlv(b, at);
+    out.push(c);
+    at = c.end;
+  }
+  return out;
+}
+
+const OID_ED25519 = '2b6570';
+/** 1.3.6.1.4.1.12345.1, the quote extension (tee/cert.ts). */
+const OID_QUOTE = '2b06010401e03901';
+
+/** The Ed25519 key and the quote of an RA-TLS certificate. */
+function certificateParts(der: Uint8Array): { key: Uint8Array; quote: Uint8Array | undefined } {
+  const cert = tlv(der, 0);
+  const tbs = children(der, cert)[0];
+  if (!tbs) throw new Error('not a certificate');
+  let key: Uint8Array | undefined;
+  let quote: Uint8Array | undefined;
+  for (const f of children(der, tbs)) {
+    if (f.tag === 0x30) {
+      const [alg, bits] = children(der, f);
+      const oid = alg && alg.tag === 0x30 ? children(der, alg)[0] : undefined;
+      if (oid && bits?.tag === 0x03 && hex(der.subarray(oid.start, oid.end)) === OID_ED25519) {
+        key = der.subarray(bits.start + 1, bits.end);
+      }
+    } else if (f.tag === 0xa3) {
+      const list = children(der, f)[0];
+      for (const ext of list ? children(der, list) : []) {
+        const parts = children(der, ext);
+        const oid = parts[0];
+        const value = parts.at(-1);
+        if (oid && value && hex(der.subarray(oid.start, oid.end)) === OID_QUOTE) {
+          quote = der.subarray(value.start, value.end);
+        }
+      }
+    }
+  }
+  if (key?.length !== 32) throw new Error('no Ed25519 key in the certificate');
+  return { key, quote };
+}
+
+/** The image hash a quote measures (cocoon-reference.md §10.2); the 64-byte fake quote measures zeros. */
+async function quoteImage(quote: Uint8Array): Promise<{ image: string; tee: 'fake_tdx' | 'tdx' }> {
+  if (quote.length === 64) return { image: hex(await sha256(new Uint8Array(384 + 64))), tee: 'fake_tdx' };
+  // TDX v4: a 48-byte header, then the TD report; MRTD at 136 into it, then MRCONFIGID, MROWNER, MROWNERCONFIG,
+  // RTMR0..3, 48 bytes each.
+  if (quote.length < 48 + 584) throw new Error('the quote is truncated');
+  return { image: hex(await sha256(quote.subarray(184, 184 + 384), new Uint8Array(64))), tee: 'tdx' };
+}
+
+const WORKER_DOMAIN = utf8.encode('cocoon receipt v1: worker\n');
+const PROXY_DOMAIN = utf8.encode('cocoon receipt v1: proxy\n');
+
+/**
+ * Verifies a receipt (its TL bytes, e.g. from base64 of X-Cocoon-Receipt) in a browser.
+ *
+ * @example
+ * const r = await verifyReceiptWeb(Uint8Array.from(atob(header), (c) => c.charCodeAt(0)));
+ */
+export async function verifyReceiptWeb(bytes: Uint8Array): Promise<WebReceiptCheck> {
+  const r = new Reader(bytes);
+  r.expect(TL_IDS['ext.receipt'], 'a receipt');
+  const bodyStart = r.at;
+  r.expect(TL_IDS['ext.receiptBody'], 'a receipt body');
+  const model = new TextDecoder().decode(r.bytes());
+  const workerKey = r.raw(32);
+  const imageHash = hex(r.raw(32));
+  const sealed = r.bool();
+  r.raw(32); // request hash
+  r.i32(); // status
+  r.raw(32); // answer hash
+  r.i32(); // chunks
+  for (let i = 0; i < 4; i++) r.i64(); // prompt, cached, completion, reasoning
+  const totalTokens = r.i64();
+  r.i32(); // coefficient
+  const pricePerToken = r.i64();
+  r.i32(); // config version
+  const time = new Date(r.f64() * 1000);
+  const body = bytes.subarray(bodyStart, r.at);
+  const workerSignature = r.bytes();
+  const certificate = r.bytes();
+  const chargeStart = r.at;
+  r.expect(TL_IDS['ext.receiptCharge'], 'a receipt charge');
+  const receiptHash = r.raw(32);
+  r.bytes(); // client contract
+  const chargedTokens = r.i64();
+  const chargedNanoton = r.i64();
+  r.i64(); // client total
+  const charge = bytes.subarray(chargeStart, r.at);
+  const proxyKey = r.raw(32);
+  const proxySignature = r.bytes();
+  if (r.at !== bytes.length) throw new Error('bytes after the receipt');
+
+  const problems: string[] = [];
+  let overcharged = false;
+  if (!(await ed25519Verify(workerKey, workerSignature, concat(WORKER_DOMAIN, body))))
+    problems.push('the worker signature does not verify');
+  if (hex(await sha256(body, workerSignature)) !== hex(receiptHash))
+    problems.push('the charge is for another receipt');
+  if (!(await ed25519Verify(proxyKey, proxySignature, concat(PROXY_DOMAIN, charge))))
+    problems.push('the proxy signature does not verify');
+  let tee: WebReceiptCheck['tee'] = 'none';
+  if (certificate.length === 0) {
+    problems.push('no worker certificate: the signing key is not bound to an attested image');
+  } else {
+    try {
+      const c = certificateParts(certificate);
+      if (hex(c.key) !== hex(workerKey)) problems.push('the worker certificate is for another key');
+      if (!c.quote) throw new Error('no quote in the certificate');
+      const q = await quoteImage(c.quote);
+      tee = q.tee;
+      if (q.image !== imageHash)
+        problems.push(`the worker certificate attests image ${q.image}, the receipt names another`);
+    } catch (err) {
+      problems.push(`the worker certificate does not parse: ${(err as Error).message}`);
+    }
+  }
+  if (chargedTokens > totalTokens) {
+    overcharged = true;
+    problems.push(`the proxy charged ${chargedTokens} tokens, the worker counted ${totalTokens}`);
+  }
+  if (chargedNanoton > chargedTokens * pricePerToken) {
+    overcharged = true;
+    problems.push(
+      `the proxy charged ${chargedNanoton} nanoTON for ${chargedTokens} tokens at ${pricePerToken} each`,
+    );
+  }
+  return {
+    ok: problems.length === 0,
+    problems,
+    overcharged,
+    model,
+    sealed,
+    workerKey: hex(workerKey),
+    imageHash,
+    tee,
+    totalTokens,
+    chargedTokens,
+    chargedNanoton,
+    pricePerToken,
+    time,
+  };
+}
+
+/** Checks an X-Cocoon-Privacy label against the client's key (hex); its fields when the signature holds. */
+export async function verifyLabelWeb(
+  label: string,
+  clientKeyHex: string,
+): Promise<Record<string, string> | undefined> {
+  const at = label.lastIndexOf('; sig=');
+  if (at < 0 || !/^[0-9a-f]{64}$/.test(clientKeyHex)) return undefined;
+  const text = label.slice(0, at);
+  const b64 = label
+    .slice(at + 6)
+    .replace(/-/g, '+')
+    .replace(/_/g, '/');
+  let sig: Uint8Array;
+  try {
+    sig = Uint8Array.from(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+  const key = Uint8Array.from(clientKeyHex.match(/../g) ?? [], (h) => Number.parseInt(h, 16));
+  if (!(await ed25519Verify(key, sig, utf8.encode(text)))) return undefined;
+  return Object.fromEntries(
+    text.split('; ').map((f) => {
+      const i = f.indexOf('=');
+      return [f.slice(0, i), f.slice(i + 1)];
+    }),
+  );
+}
