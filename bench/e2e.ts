@@ -89,8 +89,13 @@ function once(agent: AnyAgent, t: Target, body: string): Promise<Sample> {
       },
       (res) => {
         if (res.statusCode !== 200) {
-          res.resume();
-          reject(new Error(`HTTP ${res.statusCode}`));
+          let text = '';
+          res.on('data', (d: Buffer) => {
+            text += d.toString();
+          });
+          res.on('end', () =>
+            reject(new Error(`HTTP ${res.statusCode} from ${t.url.host}: ${text.slice(0, 300)}`)),
+          );
           return;
         }
         res.on('data', () => {
@@ -104,6 +109,13 @@ function once(agent: AnyAgent, t: Target, body: string): Promise<Sample> {
     req.end(body);
   });
 }
+
+/** Failed requests by what failed them (a benchmark reports its errors rather than stopping at the first). */
+const errors = new Map<string, number>();
+const failed = (err: unknown) => {
+  const m = (err as Error).message.replace(/"id":"[^"]*"/g, '');
+  errors.set(m, (errors.get(m) ?? 0) + 1);
+};
 
 /** `concurrency` loops sending requests until `total` are done; returns samples and requests per second. */
 async function load(
@@ -119,7 +131,7 @@ async function load(
     max_tokens: 400,
   });
   // Warm up: connections open, code paths hot.
-  await Promise.all(Array.from({ length: concurrency }, () => once(agent, url, body)));
+  await Promise.all(Array.from({ length: concurrency }, () => once(agent, url, body).catch(failed)));
   const samples: Sample[] = [];
   let next = 0;
   const t0 = performance.now();
@@ -127,7 +139,11 @@ async function load(
     Array.from({ length: concurrency }, async () => {
       while (next < total) {
         next++;
-        samples.push(await once(agent, url, body));
+        try {
+          samples.push(await once(agent, url, body));
+        } catch (err) {
+          failed(err);
+        }
       }
     }),
   );
@@ -166,6 +182,7 @@ function summary(s: { samples: Sample[]; rps: number }) {
 export const e2eBench: Benchmark = {
   summary: 'added latency and throughput of client → proxy → worker over a direct backend',
   async run({ quick, detail }) {
+    errors.clear();
     const tokens = 200;
     const dir = mkdtempSync(join(tmpdir(), 'cocoon-bench-e2e-'));
     const children: ChildProcess[] = [];
@@ -325,6 +342,7 @@ export const e2eBench: Benchmark = {
         }
         out.sweep = sweep;
       }
+      out.errors = Object.fromEntries(errors);
       out.setup =
         'backend, proxy, worker and client each in its own process; fake TDX over real RA-TLS; streaming SSE; ' +
         'chain sealed end to end (HPKE, AES-256-GCM), plain: a second client with --seal off; ' +

@@ -571,8 +571,15 @@ describe('the proxy process never holds a sealed prompt or answer', () => {
         { encoding: 'utf8' },
       );
       assert.equal(list.status, 0, list.stderr);
-      const rows = JSON.parse(list.stdout) as { verified: boolean; sealed: boolean; id: string }[];
+      const { receipts: rows, audit } = JSON.parse(list.stdout) as {
+        receipts: { verified: boolean; sealed: boolean; id: string }[];
+        audit: { receipts: number; unexplained_tokens: string; gaps: string[] }[];
+      };
       assert.equal(rows.length, 2);
+      assert.deepEqual(
+        audit.map((a) => [a.receipts, a.unexplained_tokens, a.gaps]),
+        [[2, '0', []]],
+      );
       assert.ok(rows.every((r) => r.verified && r.sealed));
       const file = join(saved, `${(rows[0] as { id: string }).id.replace(/[^0-9a-f]/gi, '-')}.receipt`);
       const ok = spawnSync(process.execPath, [bin, 'receipt', 'verify', file], { encoding: 'utf8' });

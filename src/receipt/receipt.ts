@@ -57,12 +57,19 @@ export function requestHash(request: Uint8Array, salt?: Uint8Array): Buffer {
   return salt ? sha256(salt, request) : sha256(request);
 }
 
+/** Public keys already imported: a client checks receipts of few workers and one proxy, many times. */
+const publicKeys = new Map<string, KeyObject>();
+
 function ed25519Public(raw: Uint8Array): KeyObject {
   if (raw.length !== 32) throw new ReceiptError('RECEIPT_INVALID', 'an Ed25519 key is 32 bytes');
-  return createPublicKey({
-    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
-    format: 'jwk',
-  });
+  const x = Buffer.from(raw).toString('base64url');
+  let k = publicKeys.get(x);
+  if (!k) {
+    k = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+    publicKeys.set(x, k);
+    if (publicKeys.size > 1024) publicKeys.delete(publicKeys.keys().next().value as string);
+  }
+  return k;
 }
 
 /** The worker's signature over a receipt body. */
@@ -142,6 +149,7 @@ export function verifyReceipt(
   const b = receipt.body;
   let quoteKind: ReceiptCheck['quoteKind'] = 'none';
   const bodyBytes = encodeTl(b);
+  const chargeBytes = encodeTl(receipt.charge);
   try {
     if (
       !edVerify(
@@ -161,7 +169,7 @@ export function verifyReceipt(
     if (
       !edVerify(
         null,
-        Buffer.concat([PROXY_DOMAIN, encodeTl(receipt.charge)]),
+        Buffer.concat([PROXY_DOMAIN, chargeBytes]),
         ed25519Public(receipt.proxy_key),
         receipt.proxy_signature,
       )

@@ -47,7 +47,10 @@ test('the dashboard shows the network and chats through the client, in Chromium'
     await verdict.waitFor({ timeout: 10_000 });
     const text = (await verdict.textContent()) ?? '';
     assert.match(text, /✓ receipt verified in this browser: signed by worker .* \(fake_tdx, image 5c55c8/);
-    assert.match(text, /sealed end to end: only the worker enclave saw it; model ok; 18 tokens counted, 18 charged/);
+    assert.match(
+      text,
+      /sealed end to end: only the worker enclave saw it; model ok; 18 tokens counted, 18 charged/,
+    );
     assert.match(text, /✓ privacy label signed by this client: e2e=1, plaintext seen by worker/);
     // Once the answer is billed, the client's charge and the worker's earnings show it (18 tokens).
     await page.locator('#clients', { hasText: '18 tokens' }).waitFor({ timeout: 10_000 });

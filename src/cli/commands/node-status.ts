@@ -108,6 +108,33 @@ export async function clientOp(argv: string[]): Promise<number> {
       for (const x of rows)
         writeFileSync(join(v.save, `${x.id.replace(/[^0-9a-f]/gi, '-')}.receipt`), `${x.receipt}\n`);
     }
+    // Each contract's receipts against the proxy's newest signed charge: the running totals it countersigned must
+    // grow by exactly what each receipt charged, and its signed charge may not exceed the newest total.
+    const stats = (await askNode(dir, 'client', '/jsonstats', { token })) as ClientStats;
+    const audit = stats.proxies.map((p) => {
+      const mine = rows.filter((x) => x.charge.client_contract === p.client_sc_address);
+      const gaps: string[] = [];
+      for (let i = 1; i < mine.length; i++) {
+        const a = mine[i - 1] as (typeof mine)[number];
+        const b = mine[i] as (typeof mine)[number];
+        const step = BigInt(b.charge.client_total_tokens) - BigInt(a.charge.client_total_tokens);
+        if (step !== BigInt(b.charge.tokens))
+          gaps.push(
+            `${step - BigInt(b.charge.tokens)} tokens charged between receipts ${a.id} and ${b.id} without one`,
+          );
+      }
+      const last = mine.at(-1);
+      const signed = BigInt(p.charged_tokens);
+      const covered = last ? BigInt(last.charge.client_total_tokens) : undefined;
+      return {
+        contract: p.client_sc_address,
+        signed_charge_tokens: String(signed),
+        newest_receipt_total_tokens: covered === undefined ? null : String(covered),
+        receipts: mine.length,
+        unexplained_tokens: covered === undefined || signed <= covered ? '0' : String(signed - covered),
+        gaps,
+      };
+    });
     const text = rows
       .map((x) => {
         const t = x.tokens;
@@ -123,9 +150,19 @@ export async function clientOp(argv: string[]): Promise<number> {
         ].join('  ');
       })
       .join('\n');
+    const auditText = audit
+      .filter((a) => a.receipts > 0)
+      .map((a) =>
+        a.unexplained_tokens === '0' && a.gaps.length === 0
+          ? `${a.contract}: the signed charge (${a.signed_charge_tokens} tokens) is covered by the newest countersigned receipt (${a.newest_receipt_total_tokens} in all)`
+          : `${a.contract}: ${a.unexplained_tokens !== '0' ? `the signed charge of ${a.signed_charge_tokens} tokens exceeds the newest countersigned total (${a.newest_receipt_total_tokens}) by ${a.unexplained_tokens}; ` : ''}${a.gaps.join('; ')}`,
+      )
+      .join('\n');
     out(
-      (text || 'no receipts yet') + (v.save && rows.length ? `\n${rows.length} saved in ${v.save}` : ''),
-      rows,
+      (text || 'no receipts yet') +
+        (auditText ? `\n${auditText}` : '') +
+        (v.save && rows.length ? `\n${rows.length} saved in ${v.save}` : ''),
+      v.json ? { receipts: rows, audit } : rows,
     );
     return 0;
   }

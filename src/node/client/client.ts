@@ -279,7 +279,7 @@ export class ClientNode {
       _: 'client.connectToProxy',
       params: {
         _: 'client.params',
-        flags: 3 | (this.opts.seal === 'off' ? 0 : EXT_FLAG),
+        flags: 3 | EXT_FLAG,
         client_owner_address: this.opts.ownerAddress,
         is_test: root.params.isTest,
         min_proto_version: PROTO_MIN,
@@ -334,7 +334,7 @@ export class ClientNode {
       pending: new Map(),
       usedTokens: auth.max_tokens,
       payments,
-      ext: this.opts.seal !== 'off' && (p.flags & EXT_FLAG) !== 0,
+      ext: (p.flags & EXT_FLAG) !== 0,
       catalogue: new Map(),
       onMessage: (data) => this.onMessage(session, data),
     };
