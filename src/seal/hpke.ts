@@ -291,20 +291,21 @@ export function x25519PrivateKeyObject(privateKey: Uint8Array): KeyObject {
   return privateKeyFromRaw(privateKey);
 }
 
-/** One AEAD encryption: ciphertext ‖ tag. */
+/** One AEAD encryption: ciphertext ‖ tag. The plaintext may come in parts (encrypted as their concatenation). */
 export function aeadSeal(
   aead: AeadId,
   key: Uint8Array,
   nonce: Uint8Array,
-  plaintext: Uint8Array,
+  plaintext: Uint8Array | Uint8Array[],
   aad: Uint8Array,
 ): Buffer {
   const { cipher } = AEADS[aead];
+  const parts = Array.isArray(plaintext) ? plaintext : [plaintext];
   const c = createCipheriv(cipher as CipherGCMTypes, key, nonce, { authTagLength: N_TAG });
-  c.setAAD(aad, { plaintextLength: plaintext.length });
-  const head = c.update(plaintext);
-  const tail = c.final();
-  return Buffer.concat([head, tail, c.getAuthTag()]);
+  c.setAAD(aad, { plaintextLength: parts.reduce((n, p) => n + p.length, 0) });
+  const out = parts.map((p) => c.update(p));
+  out.push(c.final(), c.getAuthTag());
+  return Buffer.concat(out);
 }
 
 /** One AEAD decryption; `SEAL_OPEN_FAILED` when the tag does not verify. */

@@ -175,4 +175,21 @@ describe('sealed queries and answers', () => {
     assert.deepEqual(openSealedQuery(q3.query, { ...a, sessions: opened }).request, request);
     assert.equal(opened.size, 2);
   });
+
+  it('a replayed request is answered under a fresh key: the same answer never seals to the same bytes', () => {
+    const a = worker();
+    const { query, reader } = sealQuery({ model: 'm', maxTokens: 8, request, recipients: [a] });
+    const first = openSealedQuery(query, a);
+    const replay = openSealedQuery(query, a);
+    const h1 = first.writer.head(Buffer.from('same answer'), false);
+    const h2 = replay.writer.head(Buffer.from('same answer'), false);
+    const d1 = decodeTl(h1);
+    const d2 = decodeTl(h2);
+    if (d1._ !== 'ext.sealedAnswerHead' || d2._ !== 'ext.sealedAnswerHead') throw new Error('head');
+    assert.notDeepEqual(d1.answer_nonce, d2.answer_nonce);
+    assert.notDeepEqual(d1.data, d2.data);
+    assert.equal(reader.head(h2).data.toString(), 'same answer');
+    // The first answer's parts do not open on the replay's key.
+    assert.throws(() => reader.part(first.writer.part(Buffer.from('x'), true)), { code: 'SEAL_OPEN_FAILED' });
+  });
 });

@@ -12,8 +12,9 @@
 // change nothing: the header (model, max_tokens, the recipients' keys, the nonce) is the associated data of every
 // encryption.
 //
-// Answer: the chosen worker and the client derive an answer key and nonce from their session secret and the
-// request's nonce (so no other recipient can), and seal every chunk as flag ‖ data under nonce = base XOR index.
+// Answer: the chosen worker and the client derive an answer key and nonce from their session secret, the
+// request's nonce and a random nonce of the worker's (so no other recipient can, and a replayed request is
+// answered under a fresh key), and seal every chunk as flag ‖ data under nonce = base XOR index.
 // A chunk dropped, repeated or moved fails to open; an answer ended before the chunk flagged last is reported as
 // cut short.
 
@@ -39,10 +40,11 @@ type SealedQuery = TlConstructors['ext.sealedQuery'];
 const QUERY_INFO = new TextEncoder().encode('cocoon sealed query v1');
 /** Exporter context of a session's secrets. */
 const SESSION_EXPORT = new TextEncoder().encode('cocoon seal session v1');
-/** HKDF info of an answer's key and base nonce. */
+/**
+ * HKDF info of an answer's key, base nonce and receipt salt (the salt its receipt's hashes are keyed with, so that
+ * the proxy cannot test guesses of the prompt or answer against them).
+ */
 const ANSWER_INFO = new TextEncoder().encode('cocoon sealed answer v1');
-/** HKDF info of the salt a sealed request's receipt hashes under (so that the proxy cannot test guesses). */
-const RECEIPT_SALT_INFO = new TextEncoder().encode('cocoon receipt salt v1');
 const SECRET_LEN = 32;
 const NONCE_LEN = 12;
 /** How long a client reuses one encapsulation with a worker, and for how many requests at most. */
@@ -57,6 +59,9 @@ export const MAX_RECIPIENTS = 8;
 export const SEALED_QUERY_ID = 0x32934a17;
 
 const FLAG_LAST = 1;
+const FLAG_ONE = Uint8Array.of(FLAG_LAST);
+const FLAG_ZERO = Uint8Array.of(0);
+const EMPTY = new Uint8Array(0);
 
 /** A worker a request may be sealed to: its certificate key (its id) and its attested X25519 sealing key. */
 export interface SealRecipient {
@@ -92,12 +97,25 @@ class AnswerCipher {
     readonly receiptSalt: Buffer,
   ) {}
 
-  /** The answer cipher of one request: from the session secret and the request's nonce. */
-  static from(aead: AeadId, secret: Uint8Array, nonce: Uint8Array): AnswerCipher {
+  /**
+   * The answer cipher of one request: from the session secret, the request's nonce and the worker's answer nonce.
+   * The worker's part matters: a proxy that replays a request gets its answer under another key, never two
+   * answers under one key and nonce.
+   */
+  static from(aead: AeadId, secret: Uint8Array, nonce: Uint8Array, answerNonce: Uint8Array): AnswerCipher {
+    if (answerNonce.length !== 32) throw new SealError('SEAL_MALFORMED', 'answer nonce length');
     const nk = aeadKeyLength(aead);
-    const okm = hkdfSha256(nonce, secret, ANSWER_INFO, nk + NONCE_LEN);
-    const salt = hkdfSha256(nonce, secret, RECEIPT_SALT_INFO, 32);
-    return new AnswerCipher(aead, okm.subarray(0, nk), okm.subarray(nk), salt);
+    // One extract, three expand blocks: the key, the base nonce, the receipt salt.
+    const salt = Buffer.allocUnsafe(nonce.length + 32);
+    salt.set(nonce, 0);
+    salt.set(answerNonce, nonce.length);
+    const okm = hkdfSha256(salt, secret, ANSWER_INFO, nk + NONCE_LEN + 32);
+    return new AnswerCipher(
+      aead,
+      okm.subarray(0, nk),
+      okm.subarray(nk, nk + NONCE_LEN),
+      okm.subarray(nk + NONCE_LEN),
+    );
   }
 
   private nonce(): Buffer {
@@ -113,10 +131,7 @@ class AnswerCipher {
   seal(data: Uint8Array, last: boolean): Buffer {
     if (this.ended) throw new SealError('SEAL_FAILED', 'the answer was already sealed as complete');
     if (last) this.ended = true;
-    const pt = Buffer.allocUnsafe(data.length + 1);
-    pt[0] = last ? FLAG_LAST : 0;
-    pt.set(data, 1);
-    return aeadSeal(this.aead, this.key, this.nonce(), pt, new Uint8Array(0));
+    return aeadSeal(this.aead, this.key, this.nonce(), [last ? FLAG_ONE : FLAG_ZERO, data], EMPTY);
   }
 
   open(ct: Uint8Array): { data: Buffer; last: boolean } {
@@ -162,7 +177,7 @@ export class SealedAnswerReader {
     if (!secret)
       throw new SealError('SEAL_OPEN_FAILED', 'answered by a worker the request was not sealed to');
     this.worker = hex(h.worker_key);
-    this.cipher = AnswerCipher.from(this.aead, secret, this.nonce);
+    this.cipher = AnswerCipher.from(this.aead, secret, this.nonce, h.answer_nonce);
     return this.cipher.open(h.data);
   }
 
@@ -348,13 +363,15 @@ export class SealedAnswerWriter {
   constructor(
     private readonly workerKey: Uint8Array,
     private readonly cipher: AnswerCipher,
+    private readonly answerNonce: Uint8Array,
   ) {}
 
-  /** The first answer: an `ext.sealedAnswerHead` naming this worker. */
+  /** The first answer: an `ext.sealedAnswerHead` naming this worker and its answer nonce. */
   head(data: Uint8Array, last: boolean): Buffer {
     return encodeTl({
       _: 'ext.sealedAnswerHead',
       worker_key: this.workerKey,
+      answer_nonce: this.answerNonce,
       data: this.cipher.seal(data, last),
     });
   }
@@ -404,10 +421,15 @@ export function openSealedQuery(
   if (cek.length !== aeadKeyLength(aead)) throw new SealError('SEAL_MALFORMED', 'content key length');
   const request = aeadOpen(aead, cek, q.nonce, q.ciphertext, aad);
   cek.fill(0);
+  const answerNonce = randomBytes(32);
   return {
     request,
     model: q.model,
     maxTokens: q.max_tokens,
-    writer: new SealedAnswerWriter(me.workerKey, AnswerCipher.from(aead, session.secret, q.nonce)),
+    writer: new SealedAnswerWriter(
+      me.workerKey,
+      AnswerCipher.from(aead, session.secret, q.nonce, answerNonce),
+      answerNonce,
+    ),
   };
 }

@@ -86,7 +86,7 @@ export interface TlConstructors {
   'ext.sealRecipient': { _: 'ext.sealRecipient'; worker_key: Uint8Array; enc: Uint8Array; sealed_key: Uint8Array };
   'ext.sealedQuery': { _: 'ext.sealedQuery'; suite: number; model: string; max_tokens: number; recipients: Array<Bare<TlConstructors['ext.sealRecipient']>>; nonce: Uint8Array; ciphertext: Uint8Array };
   'ext.sealedQueryHeader': { _: 'ext.sealedQueryHeader'; suite: number; model: string; max_tokens: number; worker_keys: Array<Uint8Array>; nonce: Uint8Array };
-  'ext.sealedAnswerHead': { _: 'ext.sealedAnswerHead'; worker_key: Uint8Array; data: Uint8Array };
+  'ext.sealedAnswerHead': { _: 'ext.sealedAnswerHead'; worker_key: Uint8Array; answer_nonce: Uint8Array; data: Uint8Array };
   'ext.workerInfo': { _: 'ext.workerInfo'; worker_key: Uint8Array; model: string; coefficient: number; active_requests: number; max_active_requests: number; certificate: Uint8Array };
   'ext.workers': { _: 'ext.workers'; workers: Array<Bare<TlConstructors['ext.workerInfo']>> };
   'ext.receiptBody': { _: 'ext.receiptBody'; model: string; worker_key: Uint8Array; image_hash: Uint8Array; sealed: boolean; request_hash: Uint8Array; status: number; answer_hash: Uint8Array; answer_chunks: number; prompt_tokens: bigint; cached_tokens: bigint; completion_tokens: bigint; reasoning_tokens: bigint; total_tokens: bigint; coefficient: number; price_per_token: bigint; config_version: number; time: number };
@@ -453,7 +453,7 @@ export const TL_IDS = {
   'ext.sealRecipient': 0xa014f96f,
   'ext.sealedQuery': 0x32934a17,
   'ext.sealedQueryHeader': 0xf3d245ba,
-  'ext.sealedAnswerHead': 0x77a900c3,
+  'ext.sealedAnswerHead': 0x976f10db,
   'ext.workerInfo': 0x5f09b26b,
   'ext.workers': 0x93356856,
   'ext.receiptBody': 0xd8ec4981,
