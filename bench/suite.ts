@@ -43,17 +43,22 @@ const x = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined || b <= 0 ? undefined : `${Number((a / b).toPrecision(3))}×`;
 
 const SEALED_PLAN =
-  'Per request the client wraps the content key under cached HPKE sessions (~45 µs for three workers), the ' +
-  'worker unwraps it (~30 µs); per chunk one AES-GCM seal and open (~4 µs each). What remains is noise of a ' +
-  'shared 2-core machine running five processes: alternate runs move it by ±0.5 ms. Plan: seal in the chunk ' +
-  'write path without an extra copy, and measure on more cores.';
+  'Measured with sealed and plain requests alternating one by one (drift cancels). The crypto itself is ~0.1 ms ' +
+  'a request: wrapping the content key under a cached HPKE session (~20 µs a worker), unwrapping it (~30 µs), ' +
+  'one HKDF per answer, one AES-GCM seal and open a chunk (~5-25 µs). The same gap shows in one process ' +
+  '(0.4-0.6 ms), so the rest is the sealed path itself: the query decoded and its header re-encoded on the worker, ' +
+  'a cipher object and two buffers per chunk on each side, and the garbage they leave. Plan: open the query ' +
+  'from the frame without decoding it twice, seal chunks into the frame buffer, and profile the sealed path ' +
+  'alone in one process until it is under 5%.';
 
 const E2E_PLAN =
   'nginx forwards bytes; the chain does per-request work in JS on three hops (the client parses, validates and ' +
   're-serialises the body, reserves and encodes a TL query; the proxy routes, relays and commits its books with ' +
   'a synced write before the last answer, ~1 ms at c1 by design; the worker validates and calls the backend) ' +
   "and per-chunk work (TL frame, TLS record, HTTP chunk), and the client's SSE hold decodes and re-encodes every " +
-  'chunk. Profiles (COCOON_BENCH_PROFILE=DIR) show no single hot spot. On 2 cores the chain runs 5 processes ' +
+  'chunk. Every answer also carries a signed receipt: a signature each at the worker and the proxy (~0.05 ms) ' +
+  'and two Ed25519 verifications at the client (~0.23 ms on this CPU), on the path of the last message. ' +
+  'Profiles (COCOON_BENCH_PROFILE=DIR) show no single hot spot. On 2 cores the chain runs 5 processes ' +
   "against the direct path's 2, so c64 is bound by total CPU. Plan: the client relays SSE bytes and rewrites " +
   'only the usage event; corked writes and one copy per frame on every hop; the parsed request body passed on ' +
   'instead of re-serialised; then measure on more cores.';
