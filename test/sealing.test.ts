@@ -12,9 +12,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { APIError } from 'openai';
-import type { NodeIdentity } from '../src/node/identity.ts';
+import { Connection } from '../src/net/connection.ts';
+import { ratlsConnect } from '../src/net/ratls.ts';
+import { createNodeIdentity, type NodeIdentity, verifierFor } from '../src/node/identity.ts';
 import { type LocalNetwork, startLocalNetwork } from '../src/node/network.ts';
 import type { ProxyNode } from '../src/node/proxy/proxy.ts';
+import { splitHostPort } from '../src/node/proxy-link.ts';
+import { call, sendTl } from '../src/node/rpc.ts';
 import { HttpEngine } from '../src/openai/engine.ts';
 import { verifyLabel } from '../src/receipt/label.ts';
 import { decodeReceipt, verifyReceipt } from '../src/receipt/receipt.ts';
@@ -22,6 +26,7 @@ import type { QuoteSource } from '../src/tee/cert.ts';
 import { createFakeIntel, type FakeIntel } from '../src/tee/fake-intel.ts';
 import { FAKE_TDX_IMAGE_HASH } from '../src/tee/fake-tdx.ts';
 import { imageHash, parseTdxQuote } from '../src/tee/quote.ts';
+import { decodeTl, encodeTl } from '../src/tl/cocoon.ts';
 import type { TlConstructors, TlTypes } from '../src/tl/cocoon-api.gen.ts';
 import { freePort } from './support/local-root.ts';
 import { startTestEngine, type TestEngineServer } from './support/openai-server.ts';
@@ -242,6 +247,68 @@ describe('sealed requests on a local network', () => {
     for (let i = 0; i < 200 && !listed().equals(fresh); i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(listed().equals(fresh), 'the proxy lists the new certificate');
     assert.equal(await streamText(ai, 'echo:still sealed'), 'still sealed');
+  });
+
+  test('a reference client (no extension bit) is served plain, and no extension message reaches it', async () => {
+    const id = await createNodeIdentity({ tee: 'fake_tdx' });
+    const { host, port } = splitHostPort(net.root.current.proxies[0]?.address.clients as string);
+    const { socket } = await ratlsConnect({
+      host,
+      port,
+      identity: id.holder,
+      verifier: verifierFor('fake_tdx'),
+    });
+    const seen: string[] = [];
+    const conn = new Connection(socket, { role: 'dialer', onMessage: (d) => void seen.push(decodeTl(d)._) });
+    try {
+      await conn.ready();
+      const r = await call(conn, {
+        _: 'client.connectToProxy',
+        params: {
+          _: 'client.params',
+          flags: 3,
+          client_owner_address: `0:${'ab'.repeat(32)}`,
+          is_test: true,
+          min_proto_version: 1,
+          max_proto_version: 2,
+        },
+        min_config_version: net.root.current.version,
+      });
+      assert.ok(r.params.flags & (1 << 30), 'the proxy says it speaks the extensions');
+      const auth = await call(conn, { _: 'client.authorizeWithProxyShort', data: new Uint8Array(0) });
+      assert.equal(auth._, 'client.authorizationWithProxySuccess');
+      const query = encodeTl({
+        _: 'http.request',
+        method: 'POST',
+        url: '/v1/chat/completions',
+        http_version: 'HTTP/1.1',
+        headers: [{ _: 'http.header', name: 'Content-Type', value: 'application/json' }],
+        payload: Buffer.from(
+          '{"model":"ok","messages":[{"role":"user","content":"echo:reference"}],"max_tokens":20}',
+        ),
+      });
+      sendTl(conn, {
+        _: 'client.runQueryEx',
+        model_name: 'ok',
+        query,
+        max_coefficient: 4000,
+        max_tokens: 20,
+        timeout: 10,
+        request_id: randomBytes(32),
+        min_config_version: net.root.current.version,
+        flags: 0,
+      });
+      for (let i = 0; i < 300 && !seen.includes('proxy.clientRequestPayment'); i++)
+        await new Promise((r) => setTimeout(r, 10));
+      assert.ok(seen.includes('client.queryAnswerEx'), seen.join());
+      assert.ok(
+        seen.every((m) => !m.startsWith('ext.')),
+        seen.join(),
+      );
+    } finally {
+      conn.close();
+      id.refresher.close();
+    }
   });
 
   test('min_tcb: a fake_tdx worker has no TCB status, so any min_tcb is a clear 503; a bad value is 400', async () => {
