@@ -192,4 +192,30 @@ describe('sealed queries and answers', () => {
     // The first answer's parts do not open on the replay's key.
     assert.throws(() => reader.part(first.writer.part(Buffer.from('x'), true)), { code: 'SEAL_OPEN_FAILED' });
   });
+
+  it('sealed to one worker the request goes under its session key; nothing of it can be changed either', () => {
+    const a = worker();
+    const { query, reader } = sealQuery({ model: 'm', maxTokens: 8, request, recipients: [a] });
+    const q = decodeTl(query);
+    if (q._ !== 'ext.sealedQuery') throw new Error('not sealed');
+    assert.equal(q.recipients[0]?.sealed_key.length, 0);
+    const opened = openSealedQuery(query, a);
+    assert.deepEqual(opened.request, request);
+    assert.equal(reader.head(opened.writer.head(Buffer.from('ok'), true)).data.toString(), 'ok');
+    for (const v of [
+      { ...q, max_tokens: 9 },
+      { ...q, model: 'n' },
+      { ...q, nonce: randomBytes(12) },
+    ])
+      assert.throws(() => openSealedQuery(encodeTl(v), a), { code: 'SEAL_OPEN_FAILED' });
+    // Two recipients, one of them without a wrapped key: malformed, not opened under a session key.
+    const b = worker();
+    const two = decodeTl(sealQuery({ model: 'm', maxTokens: 8, request, recipients: [a, b] }).query);
+    if (two._ !== 'ext.sealedQuery') throw new Error('not sealed');
+    const stripped = {
+      ...two,
+      recipients: two.recipients.map((r) => ({ ...r, sealed_key: new Uint8Array(0) })),
+    };
+    assert.throws(() => openSealedQuery(encodeTl(stripped), a), { code: 'SEAL_MALFORMED' });
+  });
 });

@@ -8,17 +8,18 @@
 // `enc` every request carries. Forward secrecy is per session.
 //
 // Request: a random content key encrypts the serialized http.request once; each candidate worker gets that key
-// wrapped under its session key (random nonce). The proxy may pick any of them (and fail over among them), but can
+// wrapped under its session key (random nonce). Sealed to a single worker, the request goes under its session key
+// directly (no wrapped key). The proxy may pick any of them (and fail over among them), but can
 // change nothing: the header (model, max_tokens, the recipients' keys, the nonce) is the associated data of every
 // encryption.
 //
-// Answer: the chosen worker and the client derive an answer key and nonce from their session secret, the
-// request's nonce and a random nonce of the worker's (so no other recipient can, and a replayed request is
+// Answer: the chosen worker and the client derive an answer key and nonce (HMAC-SHA512 under the session secret)
+// from the request's nonce and a random nonce of the worker's (so no other recipient can, and a replayed request is
 // answered under a fresh key), and seal every chunk as flag ‖ data under nonce = base XOR index.
 // A chunk dropped, repeated or moved fails to open; an answer ended before the chunk flagged last is reported as
 // cut short.
 
-import { type KeyObject, randomBytes } from 'node:crypto';
+import { createHmac, type KeyObject, randomBytes } from 'node:crypto';
 import { SealError } from '../errors.ts';
 import { decodeTl, encodeTl } from '../tl/cocoon.ts';
 import type { TlConstructors } from '../tl/cocoon-api.gen.ts';
@@ -29,7 +30,6 @@ import {
   aeadOpen,
   aeadSeal,
   type HpkeContext,
-  hkdfSha256,
   setupBaseRecipient,
   setupBaseSender,
 } from './hpke.ts';
@@ -105,11 +105,9 @@ class AnswerCipher {
   static from(aead: AeadId, secret: Uint8Array, nonce: Uint8Array, answerNonce: Uint8Array): AnswerCipher {
     if (answerNonce.length !== 32) throw new SealError('SEAL_MALFORMED', 'answer nonce length');
     const nk = aeadKeyLength(aead);
-    // One extract, three expand blocks: the key, the base nonce, the receipt salt.
-    const salt = Buffer.allocUnsafe(nonce.length + 32);
-    salt.set(nonce, 0);
-    salt.set(answerNonce, nonce.length);
-    const okm = hkdfSha256(salt, secret, ANSWER_INFO, nk + NONCE_LEN + 32);
+    // One HMAC-SHA512 keyed with the (uniformly random) session secret is a PRF: 64 bytes for the key, the base
+    // nonce and the receipt salt (20 or 36 bytes). HKDF's extract and expand rounds would cost four HMACs.
+    const okm = createHmac('sha512', secret).update(ANSWER_INFO).update(nonce).update(answerNonce).digest();
     return new AnswerCipher(
       aead,
       okm.subarray(0, nk),
@@ -287,14 +285,18 @@ export function sealQuery(opts: {
   }
   const sessions = opts.sessions ?? new SealSessions();
   const nk = aeadKeyLength(aead);
+  const single = opts.recipients.length === 1;
   const rnd = randomBytes(NONCE_LEN + nk + NONCE_LEN * opts.recipients.length);
   const nonce = rnd.subarray(0, NONCE_LEN);
-  const cek = rnd.subarray(NONCE_LEN, NONCE_LEN + nk);
   const workerKeys = opts.recipients.map((r) => r.workerKey);
   const aad = header({ suite: aead, model: opts.model, max_tokens: opts.maxTokens, workerKeys, nonce });
   const secrets = new Map<string, Uint8Array>();
+  const sessionsOf = opts.recipients.map((r) => sessions.get(aead, r.sealKey));
+  // Sealed to one worker, the request goes under its session key itself (random nonce, the header as associated
+  // data); to several, under a content key each of them gets wrapped.
+  const cek = single ? (sessionsOf[0] as SessionKeys).wrap : rnd.subarray(NONCE_LEN, NONCE_LEN + nk);
   const recipients = opts.recipients.map((r, i) => {
-    const s = sessions.get(aead, r.sealKey);
+    const s = sessionsOf[i] as SessionKeys & { enc: Uint8Array };
     secrets.set(hex(r.workerKey), s.secret);
     const at = NONCE_LEN + nk + NONCE_LEN * i;
     const wrapNonce = rnd.subarray(at, at + NONCE_LEN);
@@ -302,7 +304,9 @@ export function sealQuery(opts: {
       _: 'ext.sealRecipient' as const,
       worker_key: r.workerKey,
       enc: s.enc,
-      sealed_key: Buffer.concat([wrapNonce, aeadSeal(aead, s.wrap, wrapNonce, cek, aad)]),
+      sealed_key: single
+        ? new Uint8Array(0)
+        : Buffer.concat([wrapNonce, aeadSeal(aead, s.wrap, wrapNonce, cek, aad)]),
     };
   });
   const query = encodeTl({
@@ -314,7 +318,7 @@ export function sealQuery(opts: {
     nonce,
     ciphertext: aeadSeal(aead, cek, nonce, opts.request, aad),
   });
-  cek.fill(0);
+  if (!single) cek.fill(0);
   return { query, reader: new SealedAnswerReader(aead, secrets, Buffer.from(nonce)) };
 }
 
@@ -410,17 +414,24 @@ export function openSealedQuery(
     nonce: q.nonce,
   });
   const session = (me.sessions ?? new OpenedSessions()).open(aead, r.enc, me.sealPrivateKey);
-  if (r.sealed_key.length < NONCE_LEN) throw new SealError('SEAL_MALFORMED', 'wrapped key length');
-  const cek = aeadOpen(
-    aead,
-    session.wrap,
-    r.sealed_key.subarray(0, NONCE_LEN),
-    r.sealed_key.subarray(NONCE_LEN),
-    aad,
-  );
-  if (cek.length !== aeadKeyLength(aead)) throw new SealError('SEAL_MALFORMED', 'content key length');
-  const request = aeadOpen(aead, cek, q.nonce, q.ciphertext, aad);
-  cek.fill(0);
+  let request: Buffer;
+  if (r.sealed_key.length === 0) {
+    // Sealed to this worker alone: under its session key.
+    if (q.recipients.length !== 1) throw new SealError('SEAL_MALFORMED', 'no wrapped key for one of several');
+    request = aeadOpen(aead, session.wrap, q.nonce, q.ciphertext, aad);
+  } else {
+    if (r.sealed_key.length < NONCE_LEN) throw new SealError('SEAL_MALFORMED', 'wrapped key length');
+    const cek = aeadOpen(
+      aead,
+      session.wrap,
+      r.sealed_key.subarray(0, NONCE_LEN),
+      r.sealed_key.subarray(NONCE_LEN),
+      aad,
+    );
+    if (cek.length !== aeadKeyLength(aead)) throw new SealError('SEAL_MALFORMED', 'content key length');
+    request = aeadOpen(aead, cek, q.nonce, q.ciphertext, aad);
+    cek.fill(0);
+  }
   const answerNonce = randomBytes(32);
   return {
     request,
