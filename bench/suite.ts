@@ -43,13 +43,13 @@ const x = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined || b <= 0 ? undefined : `${Number((a / b).toPrecision(3))}×`;
 
 const SEALED_PLAN =
-  'Measured with sealed and plain requests alternating one by one (drift cancels). The crypto itself is ~0.1 ms ' +
-  'a request: wrapping the content key under a cached HPKE session (~20 µs a worker), unwrapping it (~30 µs), ' +
-  'one HKDF per answer, one AES-GCM seal and open a chunk (~5-25 µs). The same gap shows in one process ' +
-  '(0.4-0.6 ms), so the rest is the sealed path itself: the query decoded and its header re-encoded on the worker, ' +
-  'a cipher object and two buffers per chunk on each side, and the garbage they leave. Plan: open the query ' +
-  'from the frame without decoding it twice, seal chunks into the frame buffer, and profile the sealed path ' +
-  'alone in one process until it is under 5%.';
+  'Measured with sealed and plain requests alternating one by one (drift cancels). The same gap shows in one ' +
+  'process (0.4-0.6 ms): per request the client seals the query under a cached HPKE session and the worker ' +
+  'opens it, one HMAC derives the answer key, and each answer chunk (head, body, end marker: three for this ' +
+  'stream) is sealed and opened once. Each AEAD call builds an OpenSSL cipher object, 25-35 µs inside the busy ' +
+  'node processes against 5-10 µs in a microbenchmark, so six to eight of them are most of the gap. Plan: fewer ' +
+  'cipher objects per answer (the head sealed with the first part; the end marker folded into the last part when ' +
+  'the engine has already ended), then profile the sealed path alone in one process until it is under 5%.';
 
 const E2E_PLAN =
   'nginx forwards bytes; the chain does per-request work in JS on three hops (the client parses, validates and ' +
