@@ -272,9 +272,19 @@ export class WorkerQueries {
         payload: new Uint8Array(0),
       };
       status = head.status_code;
-      await send({ _: 'proxy.queryAnswerEx', request_id: q.request_id, answer: encodeTl(head), flags: 0 });
+      const stream = res.body[Symbol.asyncIterator]();
       try {
-        for await (const chunk of res.body) {
+        // The head waits for the engine's first bytes and carries them: one message (and, sealed, one cipher) less
+        // for every answer; the app sees nothing sooner either way. An engine failing before them is retried.
+        let next = await stream.next();
+        while (!next.done && next.value.length === 0) next = await stream.next();
+        if (!next.done) {
+          head.payload = next.value;
+          chain.push(next.value);
+        }
+        await send({ _: 'proxy.queryAnswerEx', request_id: q.request_id, answer: encodeTl(head), flags: 0 });
+        for (next = await stream.next(); !next.done; next = await stream.next()) {
+          const chunk = next.value;
           if (chunk.length === 0) continue;
           chain.push(chunk);
           await send({ _: 'proxy.queryAnswerPartEx', request_id: q.request_id, answer: chunk, flags: 0 });
@@ -301,8 +311,12 @@ export class WorkerQueries {
         });
         return tokens;
       } catch (err) {
-        // Headers are out: the error message ends the stream; nothing was counted for an unfinished answer.
+        // The error message ends the answer (before its head, the proxy may retry it elsewhere); nothing was counted
+        // for an unfinished answer.
         return fail(TonErrorCode.failure, engineError(err, sealedMaxTokens !== undefined));
+      } finally {
+        // Stopped early (an error, the client gone): the engine's answer is cancelled.
+        void stream.return?.(undefined);
       }
     } finally {
       this.active--;
