@@ -45,11 +45,11 @@ const x = (a: number | undefined, b: number | undefined) =>
 const SEALED_PLAN =
   'Measured with sealed and plain requests alternating one by one (drift cancels). The same gap shows in one ' +
   'process (0.4-0.6 ms): per request the client seals the query under a cached HPKE session and the worker ' +
-  'opens it, one HMAC derives the answer key, and each answer chunk (head, body, end marker: three for this ' +
-  'stream) is sealed and opened once. Each AEAD call builds an OpenSSL cipher object, 25-35 µs inside the busy ' +
-  'node processes against 5-10 µs in a microbenchmark, so six to eight of them are most of the gap. Plan: fewer ' +
-  'cipher objects per answer (the head sealed with the first part; the end marker folded into the last part when ' +
-  'the engine has already ended), then profile the sealed path alone in one process until it is under 5%.';
+  'opens it, one HMAC derives the answer key, and each answer chunk (the head with the first bytes, the rest, the ' +
+  'end marker) is sealed and opened once. Each AEAD call builds an OpenSSL cipher object, 25-35 µs inside the ' +
+  'busy node processes against 5-10 µs in a microbenchmark, so these six are most of the gap. Plan: the end ' +
+  'marker checked against the signed receipt (which covers every chunk) instead of a sealed empty chunk, then ' +
+  'profile the sealed path alone in one process until it is under 5%.';
 
 const E2E_PLAN =
   'nginx forwards bytes; the chain does per-request work in JS on three hops (the client parses, validates and ' +

@@ -722,3 +722,36 @@ describe('failures of nodes and peers', () => {
     }
   });
 });
+
+describe('engine health under load', () => {
+  test('a health check that fails while answers complete keeps the worker; with no answers it leaves', async () => {
+    const engine = await startTestEngine();
+    // The engine answers requests but, once busy, its health endpoint fails (as one too loaded to answer in time).
+    let busy = false;
+    class BusyEngine extends HttpEngine {
+      override async health() {
+        const h = await super.health();
+        return busy ? { ...h, ok: false, error: 'health check timed out' } : h;
+      }
+    }
+    const net = await startLocalNetwork({
+      workers: [{ engine: new BusyEngine({ url: engine.url }), model: 'ok', healthIntervalMs: 100 }],
+      powDifficulty: POW,
+      clientFunds: () => ({ balance: 10n ** 15n, stake: 10n ** 15n }),
+    });
+    try {
+      const ai = sdk(net);
+      busy = true;
+      const until = Date.now() + 800;
+      while (Date.now() < until) {
+        await ai.chat.completions.create({ model: 'ok', messages: [{ role: 'user', content: 'x' }] });
+        assert.equal(net.workers[0]?.enabled, true);
+      }
+      for (let i = 0; i < 100 && net.workers[0]?.enabled; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(net.workers[0]?.enabled, false, 'idle, a failing health check takes the worker out');
+    } finally {
+      await net.close();
+      await engine.close();
+    }
+  });
+});

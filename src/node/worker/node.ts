@@ -97,6 +97,8 @@ export class WorkerNode {
   private readonly links: ProxyLinks<WorkerSession>;
   private enabledByOwner = true;
   private healthy = true;
+  /** When an answer last completed (performance.now()). */
+  private lastAnswerAt = Number.NEGATIVE_INFINITY;
   private healthError: string | undefined;
   private coef: number;
   private healthTimer: NodeJS.Timeout | undefined;
@@ -269,10 +271,16 @@ export class WorkerNode {
   }
 
   private async checkHealth(): Promise<void> {
-    const h = await this.opts.engine.health().catch((err: unknown) => ({
-      ok: false,
-      error: err instanceof Error ? err.message : String(err),
-    }));
+    const started = performance.now();
+    let h: { ok: boolean; error?: string | undefined } = await this.opts.engine
+      .health()
+      .catch((err: unknown) => ({
+        ok: false,
+        error: err instanceof Error ? err.message : String(err),
+      }));
+    // A check that failed while answers kept completing is the engine being busy, not down: under full load its
+    // health endpoint can miss its deadline. The worker stays in routing; an engine failing its answers leaves.
+    if (!h.ok && this.lastAnswerAt >= started - (this.opts.healthIntervalMs ?? 2000)) h = { ok: true };
     this.healthError = h.error;
     if (h.ok === this.healthy) return;
     const before = this.enabled;
@@ -483,8 +491,10 @@ export class WorkerNode {
     } finally {
       s.running.delete(key);
     }
-    if (ok) this.stats.success++;
-    else this.stats.failed++;
+    if (ok) {
+      this.stats.success++;
+      this.lastAnswerAt = performance.now();
+    } else this.stats.failed++;
     if (tokens) this.stats.tokens += tokens.total;
     this.metrics.ended(
       ok ? 'success' : 'failed',
