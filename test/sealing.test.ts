@@ -226,6 +226,11 @@ describe('sealed requests on a local network', () => {
     assert.notEqual((b.body.proxy as Ev).quote, proxy.quote);
     assert.equal((await get('model=ok')).status, 400); // no nonce
     assert.equal(((await get('nonce=x&model=no-such')).body.workers as Ev[]).length, 0);
+    // Each makes every worker produce a quote: a client connection gets five in any five seconds.
+    const burst = (await Promise.all([1, 2, 3, 4, 5, 6].map((i) => get(`nonce=burst-${i}`)))).map(
+      (b) => b.status,
+    );
+    assert.ok(burst.includes(429) && burst.every((st) => st === 200 || st === 429), burst.join());
   });
 
   test("a worker's reissued certificate reaches its proxy, and so the clients that seal to it", async () => {

@@ -639,7 +639,13 @@ export function clientApi(opts: ClientApiOptions): Server {
         );
       }
       return void done(
-        node.attestation(nonce, url.searchParams.get('model') ?? '').then((a) => sendJson(res, 200, a, CORS)),
+        node.attestation(nonce, url.searchParams.get('model') ?? '').then(
+          (a) => sendJson(res, 200, a, CORS),
+          (err: Error) => {
+            if (!/attestations in five seconds/.test(err.message)) throw err;
+            sendJson(res, 429, errorBody(err.message, httpError(ANSWER_ERROR.overloaded)), CORS);
+          },
+        ),
       );
     }
     if (route === 'POST /v1/chat/completions') return void done(completion(req, res, '/v1/chat/completions'));

@@ -113,6 +113,8 @@ interface WorkerLink extends PoolWorker {
   sealable: boolean;
   /** Speaks cocoon_ext.tl. */
   ext: boolean;
+  /** When it last sent a reissued certificate (ms). */
+  lastCertificate: number;
   owner: string;
   modelSpec: string;
   proto: number;
@@ -133,6 +135,8 @@ interface ClientLink {
   requests: Map<string, ProxyRequest>;
   /** Speaks cocoon_ext.tl. */
   ext: boolean;
+  /** When it last asked for evidence (ms), within the last five seconds. */
+  attestations: number[];
 }
 
 interface ProxyRequest {
@@ -424,6 +428,7 @@ export class ProxyNode {
             key: Buffer.from(peer.publicKey).toString('hex'),
             sealable: (p.flags & EXT_FLAG) !== 0 && peer.sealKey !== undefined,
             ext: (p.flags & EXT_FLAG) !== 0,
+            lastCertificate: 0,
             owner: p.worker_owner_address,
             model: p.model.split('@')[0] as string,
             modelSpec: p.model,
@@ -539,6 +544,10 @@ export class ProxyNode {
           w.conn.close(new ProtocolError('PROTOVIOLATION', 'a certificate from a worker without extensions'));
           return;
         }
+        // Workers reissue hourly; each check may cost a DCAP verification, so more than one a minute is ignored.
+        const at = Date.now();
+        if (at - w.lastCertificate < 60_000) return;
+        w.lastCertificate = at;
         // The same key and image as attested at connection, checked under the same policy; anything else ends it.
         this.workerVerifier.verifyCertificate(m.certificate).then(
           (peer: PeerAttestation) => {
@@ -632,6 +641,7 @@ export class ProxyNode {
             authorized: false,
             requests: new Map(),
             ext: (p.flags & EXT_FLAG) !== 0,
+            attestations: [],
           };
           this.clients.set(id, link);
           const hash = await secretHash(link);
@@ -676,6 +686,16 @@ export class ProxyNode {
         },
         'ext.getAttestation': async (q) => {
           if (!link?.authorized) return fail('not authorised');
+          // Every one makes each worker produce a quote: at most five in any five seconds per client connection.
+          const now = Date.now();
+          link.attestations = link.attestations.filter((t) => now - t < 5000);
+          if (link.attestations.length >= 5) {
+            throw new ProtocolError(
+              'RATE_LIMITED',
+              'at most five attestations in five seconds per connection',
+            );
+          }
+          link.attestations.push(now);
           return this.attestation(q.nonce, q.model.split('@')[0] as string);
         },
         'client.getWorkerTypesV2': () => this.workerTypesV2(),
