@@ -44,12 +44,12 @@ const x = (a: number | undefined, b: number | undefined) =>
 
 const SEALED_PLAN =
   'Measured with sealed and plain requests alternating one by one (drift cancels). The same gap shows in one ' +
-  'process (0.4-0.6 ms): per request the client seals the query under a cached HPKE session and the worker ' +
-  'opens it, one HMAC derives the answer key, and each answer chunk (the head with the first bytes, the rest, the ' +
-  'end marker) is sealed and opened once. Each AEAD call builds an OpenSSL cipher object, 25-35 µs inside the ' +
-  'busy node processes against 5-10 µs in a microbenchmark, so these six are most of the gap. Plan: the end ' +
-  'marker checked against the signed receipt (which covers every chunk) instead of a sealed empty chunk, then ' +
-  'profile the sealed path alone in one process until it is under 5%.';
+  'process (about 0.4 ms): per request the client seals the query under a cached HPKE session and the worker ' +
+  'opens it, one HMAC derives the answer key, and each answer chunk (the head with the first bytes, the rest) is ' +
+  "sealed and opened once; the answer's end is vouched for by the signed receipt. Each AEAD call builds an " +
+  'OpenSSL cipher object, 25-35 µs inside the busy node processes against 5-10 µs in a microbenchmark, so these ' +
+  'are most of the gap. Plan: profile the sealed path alone in one process (object churn, the query decoded on ' +
+  'both proxy and worker) until it is under 5%.';
 
 const E2E_PLAN =
   'nginx forwards bytes; the chain does per-request work in JS on three hops (the client parses, validates and ' +

@@ -37,13 +37,14 @@ type Receipt = TlConstructors['ext.clientReceipt'];
 type Rewrite = (ms: Answer[]) => Answer[];
 
 /** Makes the proxy hold each answer to the client until it is complete, and pass it through `rewrite`. */
-function interceptAnswers(proxy: ProxyNode): { next: Rewrite | undefined } {
-  const ctl: { next: Rewrite | undefined } = { next: undefined };
+function interceptAnswers(proxy: ProxyNode): { next: Rewrite | undefined; dropReceipt: boolean } {
+  const ctl: { next: Rewrite | undefined; dropReceipt: boolean } = { next: undefined, dropReceipt: false };
   const p = proxy as unknown as { sendClient(c: unknown, m: Answer | Receipt): void };
   const send = p.sendClient.bind(proxy);
   const held = new Map<string, Answer[]>();
   p.sendClient = (c, m) => {
     const rewrite = ctl.next;
+    if (m._ === 'ext.clientReceipt' && ctl.dropReceipt) return;
     if (!rewrite || m._ === 'ext.clientReceipt') return send(c, m);
     const key = Buffer.from(m.request_id).toString('hex');
     const list = [...(held.get(key) ?? []), m];
@@ -72,7 +73,7 @@ describe('sealed requests on a local network', () => {
   let engine: TestEngineServer;
   let net: LocalNetwork;
   let ai: OpenAI;
-  let ctl: { next: Rewrite | undefined };
+  let ctl: { next: Rewrite | undefined; dropReceipt: boolean };
 
   before(async () => {
     engine = await startTestEngine();
@@ -168,12 +169,18 @@ describe('sealed requests on a local network', () => {
       // The last chunk dropped, its final info moved onto the one before: a clean-looking end, one chunk short.
       return [...ms.slice(0, -2), { ...prev, flags: last.flags, final_info: last.final_info } as Answer];
     };
-    for (const [name, rewrite] of [
-      ['changed', flip],
-      ['reordered', swap],
-      ['cut short', cut],
+    // The last data chunk dropped, the (unsealed) end kept: the worker's receipt, over every chunk, gives it away;
+    // and with the receipt dropped too, nothing vouches for the end.
+    const cutBeforeEnd: Rewrite = (ms) => [...ms.slice(0, -2), ms.at(-1) as Answer];
+    for (const [name, rewrite, dropReceipt] of [
+      ['changed', flip, false],
+      ['reordered', swap, false],
+      ['cut short', cut, false],
+      ['cut before its end', cutBeforeEnd, false],
+      ['cut before its end, receipt dropped', cutBeforeEnd, true],
     ] as const) {
       ctl.next = rewrite;
+      ctl.dropReceipt = dropReceipt;
       let text = '';
       await assert.rejects(
         async () => {
@@ -185,6 +192,7 @@ describe('sealed requests on a local network', () => {
       assert.notEqual(text, 'abcdefghijklmnop', name);
       assert.equal(ctl.next, undefined, `${name}: the answer went through the rewrite`);
     }
+    ctl.dropReceipt = false;
     // The connection to the proxy is still good.
     assert.equal(await streamText(ai, 'echo:after'), 'after');
   });

@@ -381,14 +381,20 @@ export class ClientNode {
           return;
         }
         let data: Uint8Array = m.answer;
+        /** A sealed answer whose end came unsealed: only its signed receipt can vouch for it. */
+        let endByReceipt = false;
         if (p.reader) {
           // Sealed: a chunk that fails to open, comes out of order, or an answer that ends before the chunk the
           // worker flagged last ends this request (the proxy or the path tampered with it); the connection stays.
           try {
-            const opened = m._ === 'client.queryAnswerEx' ? p.reader.head(data) : p.reader.part(data);
-            data = opened.data;
-            if (final && !opened.last)
-              throw new SealError('SEAL_TRUNCATED', 'the sealed answer was cut short');
+            if (final && m._ === 'client.queryAnswerPartEx' && data.length === 0 && p.reader.worker) {
+              endByReceipt = !p.reader.complete;
+            } else {
+              const opened = m._ === 'client.queryAnswerEx' ? p.reader.head(data) : p.reader.part(data);
+              data = opened.data;
+              if (final && !opened.last)
+                throw new SealError('SEAL_TRUNCATED', 'the sealed answer was cut short');
+            }
           } catch (err) {
             this.sealFailed(s, key, p, err instanceof Error ? err.message : String(err), final);
             return;
@@ -423,7 +429,20 @@ export class ClientNode {
         } else {
           this.stats.bytes += data.length;
           p.chain?.push(data);
-          if (final) this.answered(s, key, p, final);
+          if (final) {
+            this.answered(s, key, p, final);
+            if (endByReceipt && !p.info.receipt?.ok) {
+              // The receipt covers every chunk the worker sent: without a valid one, this end may be a cut.
+              this.stats.success--;
+              this.stats.failed++;
+              p.cb.onError(
+                ANSWER_ERROR.protoviolation,
+                'the sealed answer did not open: no valid receipt vouches for its end (cut short?)',
+                final,
+              );
+              return;
+            }
+          }
           p.cb.onPart(data, final);
         }
         return;

@@ -97,11 +97,16 @@ export class WorkerQueries {
         sealedMaxTokens = opened.maxTokens;
         const w = opened.writer;
         salt = w.receiptSalt;
+        // With a receipt (signed over every chunk, sent just before), the empty last message needs no sealing: the
+        // client takes the answer's end from the receipt. Without one, the end is a sealed chunk flagged last.
+        const receiptEnds = opts.receipt === true && this.opts.receipt !== undefined;
         send = (m) => {
           if (m._ === 'proxy.queryAnswerEx')
             return plainSend({ ...m, answer: w.head(m.answer, (m.flags & 1) !== 0) });
-          if (m._ === 'proxy.queryAnswerPartEx')
+          if (m._ === 'proxy.queryAnswerPartEx') {
+            if (receiptEnds && m.flags & 1 && m.answer.length === 0) return plainSend(m);
             return plainSend({ ...m, answer: w.part(m.answer, (m.flags & 1) !== 0) });
+          }
           return plainSend(m);
         };
       } catch (err) {
