@@ -735,19 +735,19 @@ describe('engine health under load', () => {
       }
     }
     const net = await startLocalNetwork({
-      workers: [{ engine: new BusyEngine({ url: engine.url }), model: 'ok', healthIntervalMs: 100 }],
+      workers: [{ engine: new BusyEngine({ url: engine.url }), model: 'ok', healthIntervalMs: 200 }],
       powDifficulty: POW,
       clientFunds: () => ({ balance: 10n ** 15n, stake: 10n ** 15n }),
     });
     try {
       const ai = sdk(net);
       busy = true;
-      const until = Date.now() + 800;
+      const until = Date.now() + 1200;
       while (Date.now() < until) {
         await ai.chat.completions.create({ model: 'ok', messages: [{ role: 'user', content: 'x' }] });
         assert.equal(net.workers[0]?.enabled, true);
       }
-      for (let i = 0; i < 100 && net.workers[0]?.enabled; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 200 && net.workers[0]?.enabled; i++) await new Promise((r) => setTimeout(r, 20));
       assert.equal(net.workers[0]?.enabled, false, 'idle, a failing health check takes the worker out');
     } finally {
       await net.close();

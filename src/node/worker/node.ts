@@ -278,9 +278,10 @@ export class WorkerNode {
         ok: false,
         error: err instanceof Error ? err.message : String(err),
       }));
-    // A check that failed while answers kept completing is the engine being busy, not down: under full load its
-    // health endpoint can miss its deadline. The worker stays in routing; an engine failing its answers leaves.
-    if (!h.ok && this.lastAnswerAt >= started - (this.opts.healthIntervalMs ?? 2000)) h = { ok: true };
+    // A check that failed while answers kept completing (one within three check periods) is the engine being busy,
+    // not down: under full load its health endpoint can miss its deadline. The worker stays in routing; an engine
+    // failing its answers leaves.
+    if (!h.ok && this.lastAnswerAt >= started - 3 * (this.opts.healthIntervalMs ?? 2000)) h = { ok: true };
     this.healthError = h.error;
     if (h.ok === this.healthy) return;
     const before = this.enabled;
