@@ -113,7 +113,10 @@ interface Outcome {
   error?: string;
 }
 
-/** One streamed answer; reads it to the end, checks it ended with [DONE], and takes the billed usage. */
+/**
+ * One streamed answer; reads it to the end event by event, checks it reached [DONE], takes the billed usage, and
+ * through Cocoon checks the answer's receipt (the cocoon.receipt event after [DONE]) was verified by the client.
+ */
 function stream(agent: Agent, url: string, body: string, chain: boolean): Promise<Outcome> {
   return new Promise((resolve) => {
     const t0 = performance.now();
@@ -125,22 +128,43 @@ function stream(agent: Agent, url: string, body: string, chain: boolean): Promis
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
       },
       (res) => {
-        let tail = '';
+        let pending = '';
+        let first = '';
+        let done = false;
+        let usage: string | undefined;
+        let receipt: { verified?: boolean; problems?: string[] } | undefined;
         res.setEncoding('utf8');
         res.on('data', (d: string) => {
-          tail = (tail + d).slice(-4096);
+          if (first.length < 200) first += d.slice(0, 200 - first.length);
+          pending += d;
+          let i = pending.indexOf('\n\n');
+          while (i >= 0) {
+            const event = pending.slice(0, i);
+            pending = pending.slice(i + 2);
+            if (event === 'data: [DONE]') done = true;
+            else if (event.startsWith('data: {') && event.includes('"usage"')) usage = event.slice(6);
+            else if (event.startsWith('event: cocoon.receipt\ndata: ')) {
+              try {
+                receipt = JSON.parse(event.slice('event: cocoon.receipt\ndata: '.length)) as typeof receipt;
+              } catch {
+                receipt = { verified: false, problems: ['the receipt event is not JSON'] };
+              }
+            }
+            i = pending.indexOf('\n\n');
+          }
         });
         res.on('end', () => {
           const totalMs = performance.now() - t0;
-          if (res.statusCode !== 200)
-            return resolve({ totalMs, error: `HTTP ${res.statusCode}: ${tail.slice(0, 200)}` });
-          if (!tail.endsWith('data: [DONE]\n\n'))
-            return resolve({ totalMs, error: 'stream ended without [DONE]' });
+          if (res.statusCode !== 200) return resolve({ totalMs, error: `HTTP ${res.statusCode}: ${first}` });
+          if (!done) return resolve({ totalMs, error: 'stream ended without [DONE]' });
           if (!chain) return resolve({ totalMs });
-          const events = tail.split('\n\n').filter((e) => e.startsWith('data: {') && e.includes('"usage"'));
-          const usageEvent = events.at(-1);
+          if (!receipt?.verified)
+            return resolve({
+              totalMs,
+              error: `receipt not verified: ${receipt?.problems?.join('; ') ?? 'none'}`,
+            });
           try {
-            const u = JSON.parse(usageEvent?.slice(6) ?? '') as {
+            const u = JSON.parse(usage ?? '') as {
               usage: { billed_tokens: number; total_cost: string | number };
             };
             resolve({ totalMs, billed: BigInt(u.usage.billed_tokens), cost: BigInt(u.usage.total_cost) });
