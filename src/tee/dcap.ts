@@ -17,7 +17,7 @@ import {
 } from './der.ts';
 import { attestationError } from './errors.ts';
 import { INTEL_QE_VENDOR_ID, imageHash, parseTdxQuote, tdAttributeFlags } from './quote.ts';
-import type { Collateral, TcbStatus, TdxQuote, VerifiedQuote } from './types.ts';
+import { type Collateral, TCB_STATUSES, type TcbStatus, type TdxQuote, type VerifiedQuote } from './types.ts';
 
 /**
  * The Intel SGX Root CA certificate (CN=Intel SGX Root CA, P-256, 2018-05-21 → 2049-12-31), pinned:
@@ -218,17 +218,6 @@ interface QeIdentityJson {
   isvprodid: number;
   tcbLevels: TcbLevelJson[];
 }
-
-/** Every TCB status Intel defines, best first. */
-export const TCB_STATUSES: readonly TcbStatus[] = [
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-  'Revoked',
-];
 
 function status(s: unknown): TcbStatus {
   if (typeof s !== 'string' || !(TCB_STATUSES as readonly string[]).includes(s)) {

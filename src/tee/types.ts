@@ -101,7 +101,7 @@ export interface Collateral {
   rootCaCrl: Uint8Array;
 }
 
-/** TCB statuses, as Intel names them, best first. */
+/** Every TCB status Intel defines, best first (collateral naming any other is malformed). */
 export const TCB_STATUSES = [
   'UpToDate',
   'SWHardeningNeeded',
@@ -118,14 +118,7 @@ export function tcbAtLeast(status: TcbStatus | undefined, min: TcbStatus): boole
 }
 
 /** TCB statuses, as Intel names them. */
-export type TcbStatus =
-  | 'UpToDate'
-  | 'SWHardeningNeeded'
-  | 'ConfigurationNeeded'
-  | 'ConfigurationAndSWHardeningNeeded'
-  | 'OutOfDate'
-  | 'OutOfDateConfigurationNeeded'
-  | 'Revoked';
+export type TcbStatus = (typeof TCB_STATUSES)[number];
 
 /** What a successful DCAP verification establishes. */
 export interface VerifiedQuote {

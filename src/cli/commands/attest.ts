@@ -5,13 +5,12 @@ import { fetchCollateral, loadCollateral, pemCertificates } from '../../tee/coll
 import {
   assertStatusAllowed,
   INTEL_ROOT_KEY_ID,
-  TCB_STATUSES,
   type VerifyOptions,
   verifyTdxQuote,
 } from '../../tee/dcap.ts';
 import { toHex } from '../../tee/der.ts';
 import { imageHash, parseTdxQuote, quoteFromFile, tdAttributeFlags } from '../../tee/quote.ts';
-import type { TcbStatus, TdxQuote, VerifiedQuote } from '../../tee/types.ts';
+import { TCB_STATUSES, type TcbStatus, type TdxQuote, type VerifiedQuote } from '../../tee/types.ts';
 import type { Command } from '../main.ts';
 import { fakeCert, fakeCertUsage, inspect, inspectUsage } from './attest-cert.ts';
 
