@@ -1040,53 +1040,35 @@ export class ProxyNode {
     m: TlConstructors['proxy.queryAnswerEx'] | TlConstructors['proxy.queryAnswerPartEx'],
   ): void {
     const complete = (m.flags & 1) !== 0;
-    if (m._ === 'proxy.queryAnswerEx' && r.sealedTo) {
-      // Sealed: relayed as it came. The client opens it; the proxy bills from the final info alone.
+    if (m._ === 'proxy.queryAnswerEx') {
       if (r.headSent) {
         w.conn.close(new ProtocolError('PROTOVIOLATION', 'a second answer head'));
         return;
       }
+      let answer: Uint8Array;
+      if (r.sealedTo) {
+        // Sealed: relayed as it came. The client opens it; the proxy bills from the final info alone.
+        answer = complete ? Uint8Array.from(m.answer) : m.answer;
+        r.bytes += m.answer.length;
+      } else {
+        let head: TlConstructors['http.response'];
+        try {
+          const h = decodeTl(m.answer);
+          if (h._ !== 'http.response')
+            throw new ProtocolError('PROTOVIOLATION', 'answer is not an http.response');
+          head = h;
+        } catch (err) {
+          this.workerFailed(r, w, ANSWER_ERROR.protoviolation, `bad answer head: ${String(err)}`, undefined);
+          return;
+        }
+        head.headers = [
+          ...head.headers.filter((h) => !/^x-cocoon-proxy-/i.test(h.name)),
+          { _: 'http.header', name: 'X-Cocoon-Proxy-Start', value: r.startedAt.toFixed(6) },
+        ];
+        r.bytes += head.payload.length;
+        answer = encodeTl(head);
+      }
       r.headSent = true;
-      r.bytes += m.answer.length;
-      const answer = m.answer;
-      if (complete) {
-        this.settle(r, m.final_info, true, (final_info) => ({
-          _: 'client.queryAnswerEx',
-          request_id: r.clientRequestId,
-          answer: Uint8Array.from(answer),
-          flags: 1,
-          final_info,
-        }));
-        return;
-      }
-      this.sendClient(r.client, {
-        _: 'client.queryAnswerEx',
-        request_id: r.clientRequestId,
-        answer,
-        flags: 0,
-      });
-    } else if (m._ === 'proxy.queryAnswerEx') {
-      if (r.headSent) {
-        w.conn.close(new ProtocolError('PROTOVIOLATION', 'a second answer head'));
-        return;
-      }
-      let head: TlConstructors['http.response'];
-      try {
-        const h = decodeTl(m.answer);
-        if (h._ !== 'http.response')
-          throw new ProtocolError('PROTOVIOLATION', 'answer is not an http.response');
-        head = h;
-      } catch (err) {
-        this.workerFailed(r, w, ANSWER_ERROR.protoviolation, `bad answer head: ${String(err)}`, undefined);
-        return;
-      }
-      head.headers = [
-        ...head.headers.filter((h) => !/^x-cocoon-proxy-/i.test(h.name)),
-        { _: 'http.header', name: 'X-Cocoon-Proxy-Start', value: r.startedAt.toFixed(6) },
-      ];
-      r.headSent = true;
-      r.bytes += head.payload.length;
-      const answer = encodeTl(head);
       if (complete) {
         this.settle(r, m.final_info, true, (final_info) => ({
           _: 'client.queryAnswerEx',
