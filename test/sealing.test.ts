@@ -28,7 +28,7 @@ import { FAKE_TDX_IMAGE_HASH } from '../src/tee/fake-tdx.ts';
 import { imageHash, parseTdxQuote } from '../src/tee/quote.ts';
 import { decodeTl, encodeTl } from '../src/tl/cocoon.ts';
 import type { TlConstructors, TlTypes } from '../src/tl/cocoon-api.gen.ts';
-import { freePort } from './support/local-root.ts';
+import { freePort, writeRootConfig } from './support/local-root.ts';
 import { startTestEngine, type TestEngineServer } from './support/openai-server.ts';
 
 type Answer = TlTypes['client.QueryAnswerEx'];
@@ -544,15 +544,11 @@ describe('the proxy process never holds a sealed prompt or answer', () => {
     try {
       const [wp, cp] = [await freePort(), await freePort()];
       const rootFile = join(dir, 'root.json');
-      writeFileSync(
-        rootFile,
-        JSON.stringify({
-          proxies: [{ workers: `127.0.0.1:${wp}`, clients: `127.0.0.1:${cp}` }],
-          proxy_hashes: [FAKE_TDX_IMAGE_HASH],
-          worker_hashes: [FAKE_TDX_IMAGE_HASH],
-          model_hashes: [createHash('sha256').update('test-model').digest('hex')],
-        }),
-      );
+      await writeRootConfig(rootFile, {
+        workers: `127.0.0.1:${wp}`,
+        clients: `127.0.0.1:${cp}`,
+        model: 'test-model',
+      });
       const common = ['--root-config', rootFile, '--tee', 'fake_tdx', '--peer-policy', 'fake_tdx'];
       const proxy = run([
         'proxy',
