@@ -8,9 +8,10 @@ import { test } from 'node:test';
 import { Connection } from '../src/net/connection.ts';
 import { IdentityHolder, ratlsConnect } from '../src/net/ratls.ts';
 import { createRatlsIdentity } from '../src/tee/cert.ts';
+import { imageHash } from '../src/tee/dcap.ts';
 import { createFakeIntel, saveFakeIntel } from '../src/tee/fake-intel.ts';
 import { AttestationVerifier } from '../src/tee/policy.ts';
-import { imageHash, parseTdxQuote } from '../src/tee/quote.ts';
+import { parseTdxQuote } from '../src/tee/quote.ts';
 import { fakeIntelSource } from '../src/tee/quote-source.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -10,8 +10,9 @@
 import { createHash, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
 import { ReceiptError } from '../errors.ts';
 import { parseRatlsCertificate } from '../tee/cert.ts';
+import { imageHash } from '../tee/dcap.ts';
 import { fakeTdxReport, isFakeTdxQuote } from '../tee/fake-tdx.ts';
-import { imageHash, parseTdxQuote } from '../tee/quote.ts';
+import { parseTdxQuote } from '../tee/quote.ts';
 import { decodeTl, encodeTl } from '../tl/cocoon.ts';
 import type { TlConstructors } from '../tl/cocoon-api.gen.ts';
 

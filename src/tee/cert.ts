@@ -10,7 +10,8 @@ import {
   X509Certificate,
 } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { certExtensions, x509FromDer } from './der.ts';
+import { toBase64 } from './bytes.ts';
+import { certExtensions } from './der.ts';
 import { attestationError } from './errors.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -305,4 +306,17 @@ export function identityFromPem(keyPem: string, certPem: string): RatlsIdentity 
   if (info.quote) identity.quote = info.quote;
   if (info.sealKey) identity.sealKey = info.sealKey;
   return identity;
+}
+
+/**
+ * A node:crypto X509Certificate from DER bytes, wrapped in PEM first. Node tries PEM before DER, so raw DER that
+ * happens to contain a PEM block (an RA-TLS certificate carrying a TDX quote carries the quote's PCK chain as
+ * PEM text) would otherwise be parsed as the embedded certificate instead of itself.
+ */
+export function x509FromDer(der: Uint8Array): X509Certificate {
+  const lines =
+    toBase64(der)
+      .match(/.{1,64}/g)
+      ?.join('\n') ?? '';
+  return new X509Certificate(`-----BEGIN CERTIFICATE-----\n${lines}\n-----END CERTIFICATE-----\n`);
 }

@@ -9,10 +9,10 @@ import {
   collateralFromPhalaJson,
   collateralToPhalaJson,
   fetchCollateral,
-  loadCollateral,
   quotePlatform,
   rawJsonMember,
 } from './collateral.ts';
+import { loadCollateral } from './collateral-files.ts';
 import { verifyTdxQuote } from './dcap.ts';
 import { parseTdxQuote } from './quote.ts';
 

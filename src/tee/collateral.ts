@@ -2,17 +2,8 @@
 // Intel's documents, or over HTTP from a PCCS. Everything in it is signed, so the channel needs no trust; the
 // verifier checks every signature.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  certFields,
-  commonName,
-  OID_SGX_EXTENSION,
-  parseCrl,
-  parsePckExtension,
-  toHex,
-  x509FromDer,
-} from './der.ts';
+import { fromBase64, fromHex, latin1, toHex, utf8Text } from './bytes.ts';
+import { certFields, commonName, OID_SGX_EXTENSION, parseCrl, parsePckExtension } from './der.ts';
 import { type AttestationCode, attestationError } from './errors.ts';
 import type { Collateral, TdxQuote } from './types.ts';
 
@@ -84,7 +75,7 @@ export function rawJsonMember(text: string, key: string): string {
 
 function hexBytes(v: unknown, what: string): Uint8Array {
   if (typeof v !== 'string' || !/^(0x)?([0-9a-fA-F]{2})*$/.test(v)) throw malformed(`${what} is not hex`);
-  return new Uint8Array(Buffer.from(v.replace(/^0x/, ''), 'hex'));
+  return fromHex(v.replace(/^0x/, ''));
 }
 
 function str(v: unknown, what: string): string {
@@ -170,12 +161,8 @@ export function pemCertificates(pem: string, code: AttestationCode = 'PCK_CHAIN_
     if (b64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) {
       throw attestationError(code, 'PEM: the base64 of a certificate is not canonical');
     }
-    return new Uint8Array(Buffer.from(b64, 'base64'));
+    return fromBase64(b64);
   });
-}
-
-function cnOf(name: string): string {
-  return /(?:^|\n)CN=([^\n]*)/.exec(name)?.[1] ?? '';
 }
 
 /**
@@ -183,7 +170,7 @@ function cnOf(name: string): string {
  * DER CRL (Root CA or a PCK CA's), or PEM issuer certificates. Returns undefined for anything else.
  */
 export function classifyCollateralDocument(data: Uint8Array): CollateralPart | undefined {
-  const text = Buffer.from(data).toString('utf8');
+  const text = utf8Text(data);
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{')) {
     let o: Record<string, unknown>;
@@ -206,7 +193,7 @@ export function classifyCollateralDocument(data: Uint8Array): CollateralPart | u
     if (!first) return undefined;
     let cn: string;
     try {
-      cn = cnOf(x509FromDer(first).subject);
+      cn = commonName(certFields(first, 'COLLATERAL_MALFORMED').subject, 'COLLATERAL_MALFORMED');
     } catch {
       return undefined;
     }
@@ -235,6 +222,22 @@ export function quotePlatform(quote: TdxQuote): { fmspc: string; ca: 'platform' 
   if (!ext) throw attestationError('PCK_CHAIN_INVALID', 'PCK certificate without the SGX extension');
   const ca = commonName(f.issuer).includes('Processor') ? 'processor' : 'platform';
   return { fmspc: parsePckExtension(ext.value).fmspc, ca };
+}
+
+/**
+ * The collateral with the PCK CRL issued by the quote's PCK CA first: Phala JSON carries one PCK CRL (the first),
+ * so this comes before {@link collateralToPhalaJson} for collateral holding both CAs' CRLs.
+ */
+export function quoteCrlFirst(c: Collateral, quote: TdxQuote): Collateral {
+  const { ca } = quotePlatform(quote);
+  const ofCa = (d: Uint8Array) => {
+    try {
+      return commonName(parseCrl(d).issuer, 'CRL_INVALID').toLowerCase().includes(ca);
+    } catch {
+      return false;
+    }
+  };
+  return { ...c, pckCrls: [...c.pckCrls.filter(ofCa), ...c.pckCrls.filter((d) => !ofCa(d))] };
 }
 
 /**
@@ -283,38 +286,6 @@ export function mergeCollateral(parts: CollateralPart[], fmspc?: string): Collat
 }
 
 /**
- * Loads collateral from files and folders (Phala JSON, PCS bodies, DER CRLs, PEM issuer chains; unrecognised
- * files in a folder are skipped). Later paths override earlier ones. `quote` picks the TCB Info for its FMSPC.
- *
- * @example
- * const c = loadCollateral(['phala.json', 'sample_tcbinfo_response_v5'], quote);
- */
-export function loadCollateral(paths: string[], quote?: TdxQuote): Collateral {
-  const parts: CollateralPart[] = [];
-  for (const path of paths) {
-    let st: ReturnType<typeof statSync>;
-    try {
-      st = statSync(path);
-    } catch (err) {
-      throw malformed(`cannot read ${path}`, err);
-    }
-    if (st.isDirectory()) {
-      for (const name of readdirSync(path).sort()) {
-        const file = join(path, name);
-        if (!statSync(file).isFile()) continue;
-        const part = classifyCollateralDocument(readFileSync(file));
-        if (part) parts.push(part);
-      }
-    } else {
-      const part = classifyCollateralDocument(readFileSync(path));
-      if (!part) throw malformed(`${path} is not a collateral document`);
-      parts.push(part);
-    }
-  }
-  return mergeCollateral(parts, quote ? quotePlatform(quote).fmspc : undefined);
-}
-
-/**
  * Fetches collateral for a quote from a PCCS (or Intel's PCS) with the v4 API. The Root CA CRL comes from
  * `rootCaCrlUrl` or the PCCS `rootcacrl` endpoint. Nothing is trusted: the verifier checks every signature.
  *
@@ -345,8 +316,8 @@ export async function fetchCollateral(
     return decodeURIComponent(v);
   };
   const der = (b: Uint8Array) => {
-    const t = Buffer.from(b).toString('latin1').trim();
-    return /^([0-9a-fA-F]{2})+$/.test(t) ? new Uint8Array(Buffer.from(t, 'hex')) : b;
+    const t = latin1(b).trim();
+    return /^([0-9a-fA-F]{2})+$/.test(t) ? fromHex(t) : b;
   };
   const [tcb, qe, crl, root] = await Promise.all([
     get(`${base}/tdx/certification/v4/tcb?fmspc=${fmspc}`),
@@ -354,8 +325,8 @@ export async function fetchCollateral(
     get(`${base}/sgx/certification/v4/pckcrl?ca=${ca}&encoding=der`),
     get(opts.rootCaCrlUrl ?? `${base}/sgx/certification/v4/rootcacrl`),
   ]);
-  const t = signedPcsBody(Buffer.from(tcb.body).toString('utf8'), 'tcbInfo');
-  const q = signedPcsBody(Buffer.from(qe.body).toString('utf8'), 'enclaveIdentity');
+  const t = signedPcsBody(utf8Text(tcb.body), 'tcbInfo');
+  const q = signedPcsBody(utf8Text(qe.body), 'enclaveIdentity');
   return {
     tcbInfo: t.text,
     tcbInfoSignature: t.signature,

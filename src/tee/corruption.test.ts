@@ -11,6 +11,7 @@ import { AttestationError } from '../errors.ts';
 import { createRatlsIdentity, reportDataFor } from './cert.ts';
 import { collateralFromPhalaJson, pemCertificates } from './collateral.ts';
 import { assertStatusAllowed, INTEL_ROOT_KEY_ID, verifyTdxQuote } from './dcap.ts';
+import { verifyTdxQuoteWeb } from './dcap-web.ts';
 import { createFakeIntel, type FakeIntel, type FakeIntelOptions } from './fake-intel.ts';
 import { type AttestationPolicy, AttestationVerifier } from './policy.ts';
 import { parseTdxQuote } from './quote.ts';
@@ -71,6 +72,11 @@ interface Row {
   run: () => unknown;
 }
 
+type Verify = typeof verifyTdxQuoteWeb;
+/** The DCAP driver the running row uses: each DCAP row runs on node:crypto, then on WebCrypto. */
+let driver: Verify = async (...a) => verifyTdxQuote(...a);
+const verifyTdx: Verify = (...a) => driver(...a);
+
 function expectRefused(row: Row) {
   test(`${row.name} → ${row.code}`, async () => {
     let result: unknown;
@@ -85,7 +91,25 @@ function expectRefused(row: Row) {
   });
 }
 
-const verifyReal = (q: Uint8Array, c: Collateral = collateral(), now = NOW) => verifyTdxQuote(q, c, { now });
+/** A DCAP row: refused with its code by both drivers. */
+function expectRefusedByBoth(row: Row) {
+  const drivers: [string, Verify][] = [
+    ['node:crypto', async (...a) => verifyTdxQuote(...a)],
+    ['WebCrypto', verifyTdxQuoteWeb],
+  ];
+  for (const [name, d] of drivers) {
+    expectRefused({
+      ...row,
+      name: `${row.name} (${name})`,
+      run: () => {
+        driver = d;
+        return row.run();
+      },
+    });
+  }
+}
+
+const verifyReal = (q: Uint8Array, c: Collateral = collateral(), now = NOW) => verifyTdx(q, c, { now });
 
 describe('corrupted real quote (cocoon/quote.dat, 2026 collateral)', () => {
   const [leaf, ca, root] = pemCertificates(chainOf(QUOTE)) as [Uint8Array, Uint8Array, Uint8Array];
@@ -202,7 +226,7 @@ describe('corrupted real quote (cocoon/quote.dat, 2026 collateral)', () => {
       run: () => verifyReal(setU16(read('go-tdx-guest/quote_v5_sample.dat'), 48, 9)),
     },
   ];
-  rows.forEach(expectRefused);
+  rows.forEach(expectRefusedByBoth);
 });
 
 describe('corrupted collateral and time (cocoon/quote.dat)', () => {
@@ -309,7 +333,7 @@ describe('corrupted collateral and time (cocoon/quote.dat)', () => {
       run: () => verifyReal(QUOTE, collateral(), new Date('2033-01-01T00:00:00Z')),
     },
   ];
-  rows.forEach(expectRefused);
+  rows.forEach(expectRefusedByBoth);
 });
 
 describe('fake-Intel PKI: revocations, identities and TCB levels', () => {
@@ -320,7 +344,7 @@ describe('fake-Intel PKI: revocations, identities and TCB levels', () => {
     req: Parameters<FakeIntel['issueQuote']>[0] = { reportData },
   ) => {
     const fake = await createFakeIntel(opts);
-    const v = verifyTdxQuote(fake.issueQuote(req), fake.collateral, {
+    const v = await verifyTdx(fake.issueQuote(req), fake.collateral, {
       now: now(),
       trustedRootDer: fake.rootDer,
     });
@@ -409,7 +433,7 @@ describe('fake-Intel PKI: revocations, identities and TCB levels', () => {
       code: 'COLLATERAL_EXPIRED',
       run: async () => {
         const fake = await createFakeIntel({ validityDays: 1 });
-        return verifyTdxQuote(fake.issueQuote({ reportData }), fake.collateral, {
+        return verifyTdx(fake.issueQuote({ reportData }), fake.collateral, {
           now: new Date(Date.now() + 2 * 86_400_000),
           trustedRootDer: fake.rootDer,
         });
@@ -420,11 +444,11 @@ describe('fake-Intel PKI: revocations, identities and TCB levels', () => {
       code: 'ROOT_NOT_TRUSTED',
       run: async () => {
         const fake = await createFakeIntel();
-        return verifyTdxQuote(fake.issueQuote({ reportData }), fake.collateral, { now: now() });
+        return verifyTdx(fake.issueQuote({ reportData }), fake.collateral, { now: now() });
       },
     },
   ];
-  rows.forEach(expectRefused);
+  rows.forEach(expectRefusedByBoth);
 
   test('the fake PKI itself verifies, with the same rules (control row)', async () => {
     const v = await verifyFake({});

@@ -1,309 +1,66 @@
-// DCAP verification of TDX quotes (tee-attestation.md §3.3, Intel QVL's order and rules), on node:crypto alone.
-// Every check takes `now` as an input; every failure is an AttestationError with its own code.
+// DCAP on node:crypto: runs the verification steps of dcap-core.ts synchronously.
 
-import { createHash, createPublicKey, type KeyObject, verify, type X509Certificate } from 'node:crypto';
-import { pemCertificates } from './collateral.ts';
-import {
-  type CertFields,
-  type Crl,
-  certFields,
-  commonName,
-  OID_SGX_EXTENSION,
-  type PckExtension,
-  parseCrl,
-  parsePckExtension,
-  toHex,
-  x509FromDer,
-} from './der.ts';
-import { attestationError } from './errors.ts';
-import { INTEL_QE_VENDOR_ID, imageHash, parseTdxQuote, tdAttributeFlags } from './quote.ts';
-import { type Collateral, TCB_STATUSES, type TcbStatus, type TdxQuote, type VerifiedQuote } from './types.ts';
+import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
+import { toHex } from './bytes.ts';
+import { type DcapOp, type DcapSteps, tdxQuoteVerification, type VerifyOptions } from './dcap-core.ts';
+import { imageHashInput } from './quote.ts';
+import type { Collateral, TdReport, TdxQuote, VerifiedQuote } from './types.ts';
 
-/**
- * The Intel SGX Root CA certificate (CN=Intel SGX Root CA, P-256, 2018-05-21 → 2049-12-31), pinned:
- * SHA-256 of this DER is 44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3. The copy inside a
- * quote is never trusted; it must equal this one.
- */
-export const INTEL_SGX_ROOT_CA_DER: Uint8Array = new Uint8Array(
-  Buffer.from(
-    'MIICjzCCAjSgAwIBAgIUImUM1lqdNInzg7SVUr9QGzknBqwwCgYIKoZIzj0EAwIwaDEaMBgGA1UEAwwRSW50ZWwgU0dYIFJvb3Qg' +
-      'Q0ExGjAYBgNVBAoMEUludGVsIENvcnBvcmF0aW9uMRQwEgYDVQQHDAtTYW50YSBDbGFyYTELMAkGA1UECAwCQ0ExCzAJBgNVBAYT' +
-      'AlVTMB4XDTE4MDUyMTEwNDUxMFoXDTQ5MTIzMTIzNTk1OVowaDEaMBgGA1UEAwwRSW50ZWwgU0dYIFJvb3QgQ0ExGjAYBgNVBAoM' +
-      'EUludGVsIENvcnBvcmF0aW9uMRQwEgYDVQQHDAtTYW50YSBDbGFyYTELMAkGA1UECAwCQ0ExCzAJBgNVBAYTAlVTMFkwEwYHKoZI' +
-      'zj0CAQYIKoZIzj0DAQcDQgAEC6nEwMDIYZOj/iPWsCzaEKi71OiOSLRFhWGjbnBVJfVnkY4u3IjkDYYL0MxO4mqsyYjlBalTVYxF' +
-      'P2sJBK5zlKOBuzCBuDAfBgNVHSMEGDAWgBQiZQzWWp00ifODtJVSv1AbOScGrDBSBgNVHR8ESzBJMEegRaBDhkFodHRwczovL2Nl' +
-      'cnRpZmljYXRlcy50cnVzdGVkc2VydmljZXMuaW50ZWwuY29tL0ludGVsU0dYUm9vdENBLmRlcjAdBgNVHQ4EFgQUImUM1lqdNInz' +
-      'g7SVUr9QGzknBqwwDgYDVR0PAQH/BAQDAgEGMBIGA1UdEwEB/wQIMAYBAf8CAQEwCgYIKoZIzj0EAwIDSQAwRgIhAOW/5QkR+S9C' +
-      'iSDcNoowLuPRLsWGf/Yi7GSX94BgwTwgAiEA4J0lrHoMs+Xo5o/sX6O9QWxHRAvZUGOdRQ7cvqRXaqI=',
-    'base64',
-  ),
-);
+export {
+  assertStatusAllowed,
+  INTEL_ROOT_KEY_ID,
+  INTEL_SGX_ROOT_CA_DER,
+  type VerifyOptions,
+} from './dcap-core.ts';
 
-/**
- * Intel's root key id: SHA-384 of the root's uncompressed public point. The reference pins exactly this value as
- * its default allowed collateral root.
- */
-export const INTEL_ROOT_KEY_ID =
-  '46e403bd34f05a3f2817ab9badcaacc7ffc98e0f261008cd30dae936cace18d5dcf58eef31463613de1570d516200993';
+// Keys seen recently (Intel's few CA and signing keys recur in every verification), by point.
+const keys = new Map<string, KeyObject>();
 
-export interface VerifyOptions {
-  /** The instant every validity window is checked at. */
-  now: Date;
-  /** Pin another root instead of Intel's: a test PKI only. */
-  trustedRootDer?: Uint8Array;
-  /** Accept a debug TD (its memory is readable by the host): never in production. */
-  allowDebug?: boolean;
-  /** Accept a non-zero MRSERVICETD (TD report 1.5). */
-  allowServiceTd?: boolean;
-}
-
-interface Cert {
-  der: Uint8Array;
-  x509: X509Certificate;
-  f: CertFields;
-  key: KeyObject;
-}
-
-const equal = (a: Uint8Array, b: Uint8Array) =>
-  a.length === b.length &&
-  Buffer.compare(
-    Buffer.from(a.buffer, a.byteOffset, a.length),
-    Buffer.from(b.buffer, b.byteOffset, b.length),
-  ) === 0;
-
-/** SHA-384 of a P-256 key's uncompressed point 04‖X‖Y, lower-case hex. */
-export function rootKeyId(key: KeyObject): string {
-  const point = key.export({ format: 'der', type: 'spki' }).subarray(-65);
-  return createHash('sha384').update(point).digest('hex');
-}
-
-const rootCache = new Map<string, Cert>();
-
-function loadCert(
-  der: Uint8Array,
-  code: 'PCK_CHAIN_INVALID' | 'COLLATERAL_MALFORMED' | 'ROOT_NOT_TRUSTED',
-): Cert {
-  try {
-    const x509 = x509FromDer(der);
-    return { der, x509, f: certFields(der, code), key: x509.publicKey };
-  } catch (err) {
-    if (err instanceof Error && 'code' in err && (err as { code: unknown }).code === code) throw err;
-    throw attestationError(code, 'certificate cannot be parsed', err);
+function p256Key(point: Uint8Array): KeyObject {
+  const id = toHex(point);
+  let k = keys.get(id);
+  if (!k) {
+    k = createPublicKey({
+      key: {
+        kty: 'EC',
+        crv: 'P-256',
+        x: Buffer.from(point.subarray(1, 33)).toString('base64url'),
+        y: Buffer.from(point.subarray(33, 65)).toString('base64url'),
+      },
+      format: 'jwk',
+    });
+    if (keys.size >= 256) keys.clear();
+    keys.set(id, k);
   }
+  return k;
 }
 
-function trustedRoot(der: Uint8Array): Cert {
-  const k = toHex(createHash('sha256').update(der).digest());
-  let c = rootCache.get(k);
-  if (!c) {
-    c = loadCert(der, 'ROOT_NOT_TRUSTED');
-    rootCache.set(k, c);
-  }
-  return c;
-}
-
-function checkValidity(c: Cert, now: Date, what: string): void {
-  const t = now.getTime();
-  if (t < c.f.notBefore.getTime() || t > c.f.notAfter.getTime()) {
-    throw attestationError(
-      'CERT_EXPIRED',
-      `${what} valid ${c.f.notBefore.toISOString()} .. ${c.f.notAfter.toISOString()}`,
+function run(op: DcapOp): Uint8Array | boolean {
+  if (op.kind === 'digest') {
+    return new Uint8Array(
+      createHash(op.alg === 'SHA-256' ? 'sha256' : 'sha384')
+        .update(op.data)
+        .digest(),
     );
   }
-}
-
-/** Checks that `child` is issued and signed by `issuer`. */
-function checkIssued(
-  child: Cert,
-  issuer: Cert,
-  code: 'PCK_CHAIN_INVALID' | 'TCB_INFO_SIGNATURE_INVALID' | 'QE_IDENTITY_SIGNATURE_INVALID',
-  what: string,
-): void {
-  if (!equal(child.f.issuer, issuer.f.subject)) throw attestationError(code, `${what}: issuer name mismatch`);
-  let ok = false;
   try {
-    ok = child.x509.verify(issuer.key);
+    if (op.point.length !== 65 || op.point[0] !== 4 || op.signature.length !== 64) return false;
+    return verify('sha256', op.data, { key: p256Key(op.point), dsaEncoding: 'ieee-p1363' }, op.signature);
   } catch {
-    ok = false;
-  }
-  if (!ok) throw attestationError(code, `${what}: signature does not verify with its issuer's key`);
-}
-
-function checkWindow(from: Date, to: Date | undefined, now: Date, what: string): void {
-  if (now.getTime() < from.getTime())
-    throw attestationError('COLLATERAL_NOT_YET_VALID', `${what} issued ${from.toISOString()}`);
-  if (!to || now.getTime() > to.getTime()) {
-    throw attestationError('COLLATERAL_EXPIRED', `${what} next update ${to ? to.toISOString() : 'missing'}`);
+    return false; // not a point on the curve
   }
 }
 
-const ECDSA_SHA256 = '1.2.840.10045.4.3.2';
-
-function checkCrl(crl: Crl, issuer: Cert, now: Date, what: string): Crl {
-  if (!equal(crl.issuer, issuer.f.subject))
-    throw attestationError('CRL_INVALID', `${what}: issued by another CA`);
-  if (crl.signatureAlgorithm !== ECDSA_SHA256)
-    throw attestationError('CRL_INVALID', `${what}: algorithm ${crl.signatureAlgorithm}`);
-  let ok = false;
-  try {
-    ok = verify('sha256', crl.tbs, issuer.key, crl.signature);
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw attestationError('CRL_INVALID', `${what}: signature does not verify`);
-  checkWindow(crl.thisUpdate, crl.nextUpdate, now, what);
-  return crl;
-}
-
-function rawP256Key(xy: Uint8Array): KeyObject {
-  return createPublicKey({
-    key: {
-      kty: 'EC',
-      crv: 'P-256',
-      x: Buffer.from(xy.subarray(0, 32)).toString('base64url'),
-      y: Buffer.from(xy.subarray(32, 64)).toString('base64url'),
-    },
-    format: 'jwk',
-  });
-}
-
-function verifyRaw(data: Uint8Array, key: KeyObject, sig: Uint8Array): boolean {
-  try {
-    return verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sig);
-  } catch {
-    return false;
-  }
-}
-
-// --- collateral JSON shapes (only what is read) ---
-
-interface TcbLevelJson {
-  tcb: {
-    sgxtcbcomponents?: { svn: number }[];
-    pcesvn?: number;
-    tdxtcbcomponents?: { svn: number }[];
-    isvsvn?: number;
-  };
-  tcbStatus: string;
-  advisoryIDs?: string[];
-}
-interface ModuleIdentityJson {
-  id?: string;
-  mrsigner: string;
-  attributes: string;
-  attributesMask: string;
-  tcbLevels?: TcbLevelJson[];
-}
-interface TcbInfoJson {
-  id: string;
-  version: number;
-  issueDate: string;
-  nextUpdate: string;
-  fmspc: string;
-  pceId: string;
-  tdxModule?: ModuleIdentityJson;
-  tdxModuleIdentities?: ModuleIdentityJson[];
-  tcbLevels: TcbLevelJson[];
-}
-interface QeIdentityJson {
-  id: string;
-  version: number;
-  issueDate: string;
-  nextUpdate: string;
-  miscselect: string;
-  miscselectMask: string;
-  attributes: string;
-  attributesMask: string;
-  mrsigner: string;
-  isvprodid: number;
-  tcbLevels: TcbLevelJson[];
-}
-
-function status(s: unknown): TcbStatus {
-  if (typeof s !== 'string' || !(TCB_STATUSES as readonly string[]).includes(s)) {
-    throw attestationError('COLLATERAL_MALFORMED', `unknown TCB status ${JSON.stringify(s)}`);
-  }
-  return s as TcbStatus;
-}
-
-function date(s: unknown, what: string): Date {
-  const t = typeof s === 'string' ? Date.parse(s) : Number.NaN;
-  if (!Number.isFinite(t)) throw attestationError('COLLATERAL_MALFORMED', `${what} is not a date`);
-  return new Date(t);
-}
-
-function hexField(s: unknown, bytes: number, what: string): Uint8Array {
-  if (typeof s !== 'string' || s.length !== bytes * 2 || !/^[0-9a-fA-F]*$/.test(s)) {
-    throw attestationError('COLLATERAL_MALFORMED', `${what} is not ${bytes} hex bytes`);
-  }
-  return new Uint8Array(Buffer.from(s, 'hex'));
-}
-
-function masked(v: Uint8Array, mask: Uint8Array): Uint8Array {
-  return v.map((b, i) => b & (mask[i] ?? 0));
-}
-
-/** Verifies a signed collateral document (TCB Info or QE Identity) and returns its parsed JSON. */
-function signedDocument<T>(
-  text: string,
-  signature: Uint8Array,
-  issuerChain: string,
-  root: Cert,
-  revokedByRoot: Set<string>,
-  now: Date,
-  code: 'TCB_INFO_SIGNATURE_INVALID' | 'QE_IDENTITY_SIGNATURE_INVALID',
-  what: string,
-): { doc: T; signer: Cert } {
-  const first = pemCertificates(issuerChain, code)[0];
-  if (!first) throw attestationError(code, `${what}: no issuer certificate`);
-  let signer: Cert;
-  try {
-    signer = loadCert(first, 'COLLATERAL_MALFORMED');
-  } catch (err) {
-    throw attestationError(code, `${what}: issuer certificate cannot be parsed`, err);
-  }
-  checkIssued(signer, root, code, `${what} signing certificate`);
-  checkValidity(signer, now, `${what} signing certificate`);
-  if (revokedByRoot.has(signer.f.serial))
-    throw attestationError('PCK_REVOKED', `${what} signing certificate is revoked`);
-  if (!verifyRaw(Buffer.from(text, 'utf8'), signer.key, signature)) {
-    throw attestationError(code, `${what}: signature does not verify`);
-  }
-  let doc: T;
-  try {
-    doc = JSON.parse(text) as T;
-  } catch (err) {
-    throw attestationError('COLLATERAL_MALFORMED', `${what} is not JSON`, err);
-  }
-  if (typeof doc !== 'object' || doc === null)
-    throw attestationError('COLLATERAL_MALFORMED', `${what} is not an object`);
-  return { doc, signer };
-}
-
-/** Intel's convergence of a TCB status with a partner's (module or QE) status. */
-function converge(platform: TcbStatus, partner: TcbStatus | undefined): TcbStatus {
-  if (partner === 'Revoked' || platform === 'Revoked') return 'Revoked';
-  if (partner === 'OutOfDate' || partner === 'OutOfDateConfigurationNeeded') {
-    if (platform === 'UpToDate' || platform === 'SWHardeningNeeded') return 'OutOfDate';
-    if (platform === 'ConfigurationNeeded' || platform === 'ConfigurationAndSWHardeningNeeded') {
-      return 'OutOfDateConfigurationNeeded';
-    }
-  }
-  return platform;
-}
-
-function svnList(v: { svn: number }[] | undefined, what: string): number[] {
-  if (!Array.isArray(v) || v.length !== 16 || v.some((c) => typeof c?.svn !== 'number')) {
-    throw attestationError('COLLATERAL_MALFORMED', `${what} must list 16 components`);
-  }
-  return v.map((c) => c.svn);
+/** Runs verification steps to their end on node:crypto. */
+export function runSync<T>(steps: DcapSteps<T>): T {
+  let r = steps.next();
+  while (!r.done) r = steps.next(run(r.value));
+  return r.value;
 }
 
 /**
- * Verifies a TDX quote against its collateral at `now`: PCK chain to the pinned root, both CRLs, QE report
- * signature and binding, quote signature, TCB Info and QE Identity (signatures, windows, platform match), TDX
- * module identity, and the TCB status by Intel's rules. Rejects debug TDs and service TDs unless allowed.
- * Returns the status (which may be anything but a failure; apply {@link assertStatusAllowed}) or throws.
+ * Verifies a TDX quote against its collateral at `now` (see tdxQuoteVerification in dcap-core.ts for every
+ * check) and returns the status, or throws an AttestationError.
  *
  * @example
  * const v = verifyTdxQuote(quoteBytes, loadCollateral(['collateral.json']), { now: new Date() });
@@ -314,244 +71,21 @@ export function verifyTdxQuote(
   collateral: Collateral,
   opts: VerifyOptions,
 ): VerifiedQuote {
-  const quote = input instanceof Uint8Array ? parseTdxQuote(input) : input;
-  const now = opts.now;
-  // 1. header
-  if (toHex(quote.header.qeVendorId) !== INTEL_QE_VENDOR_ID) {
-    throw attestationError('QUOTE_UNSUPPORTED_VERSION', `QE vendor ${toHex(quote.header.qeVendorId)}`);
-  }
-  const root = trustedRoot(opts.trustedRootDer ?? INTEL_SGX_ROOT_CA_DER);
-  let expires = root.f.notAfter;
-  const earliest = (d: Date | undefined) => {
-    if (d && d.getTime() < expires.getTime()) expires = d;
-  };
+  return runSync(tdxQuoteVerification(input, collateral, opts));
+}
 
-  // 2. PCK chain → pinned root
-  const ders = pemCertificates(quote.pckChainPem);
-  if (ders.length !== 3)
-    throw attestationError('PCK_CHAIN_INVALID', `${ders.length} certificates, expected 3`);
-  const [leafDer, caDer, rootDer] = ders as [Uint8Array, Uint8Array, Uint8Array];
-  if (!equal(rootDer, root.der)) throw attestationError('ROOT_NOT_TRUSTED', 'the chain ends at another root');
-  const leaf = loadCert(leafDer, 'PCK_CHAIN_INVALID');
-  const ca = loadCert(caDer, 'PCK_CHAIN_INVALID');
-  checkIssued(ca, root, 'PCK_CHAIN_INVALID', 'PCK CA');
-  checkIssued(leaf, ca, 'PCK_CHAIN_INVALID', 'PCK certificate');
-  if (!ca.x509.ca) throw attestationError('PCK_CHAIN_INVALID', 'the PCK CA is not a CA');
-  if (leaf.x509.ca) throw attestationError('PCK_CHAIN_INVALID', 'the PCK certificate is a CA');
-  const caName = commonName(ca.f.subject);
-  if (caName !== 'Intel SGX PCK Platform CA' && caName !== 'Intel SGX PCK Processor CA') {
-    throw attestationError('PCK_CHAIN_INVALID', `unexpected PCK CA ${JSON.stringify(caName)}`);
-  }
-  if (!commonName(leaf.f.subject).includes('SGX PCK Certificate')) {
-    throw attestationError('PCK_CHAIN_INVALID', 'the leaf is not a PCK certificate');
-  }
-  checkValidity(ca, now, 'PCK CA');
-  checkValidity(leaf, now, 'PCK certificate');
-  earliest(ca.f.notAfter);
-  earliest(leaf.f.notAfter);
-  const sgxExt = leaf.f.extensions.get(OID_SGX_EXTENSION);
-  if (!sgxExt) throw attestationError('PCK_CHAIN_INVALID', 'PCK certificate without the SGX extension');
-  const pck: PckExtension = parsePckExtension(sgxExt.value);
-
-  // 3. CRLs
-  const rootCrl = checkCrl(parseCrl(collateral.rootCaCrl), root, now, 'Root CA CRL');
-  earliest(rootCrl.nextUpdate);
-  if (rootCrl.revoked.has(ca.f.serial)) throw attestationError('PCK_REVOKED', 'the PCK CA is revoked');
-  // The PCK CRL is the one issued by the quote's PCK CA; documents that do not parse are someone else's.
-  let issuedByCa: Crl | undefined;
-  for (const d of collateral.pckCrls) {
-    try {
-      const crl = parseCrl(d);
-      if (equal(crl.issuer, ca.f.subject)) {
-        issuedByCa = crl;
-        break;
-      }
-    } catch {}
-  }
-  if (!issuedByCa) throw attestationError('CRL_INVALID', `no CRL issued by ${caName}`);
-  const pckCrl = checkCrl(issuedByCa, ca, now, 'PCK CRL');
-  earliest(pckCrl.nextUpdate);
-  if (pckCrl.revoked.has(leaf.f.serial))
-    throw attestationError('PCK_REVOKED', 'the PCK certificate is revoked');
-
-  // 4. QE report signature by the PCK key
-  if (!verifyRaw(quote.qeReport.raw, leaf.key, quote.qeReportSignature)) {
-    throw attestationError('QE_REPORT_SIGNATURE_INVALID');
-  }
-  // 5. QE report data binds the attestation key and QE auth data
-  const binding = createHash('sha256').update(quote.attestationKey).update(quote.qeAuthData).digest();
-  const rd = quote.qeReport.reportData;
-  if (!equal(rd.subarray(0, 32), binding) || rd.subarray(32).some((b) => b !== 0)) {
-    throw attestationError('QE_BINDING_INVALID');
-  }
-  // 6. quote signature by the attestation key
-  let attKey: KeyObject;
-  try {
-    attKey = rawP256Key(quote.attestationKey);
-  } catch (err) {
-    throw attestationError('QUOTE_SIGNATURE_INVALID', 'attestation key is not a P-256 point', err);
-  }
-  if (!verifyRaw(quote.signedRegion, attKey, quote.signature))
-    throw attestationError('QUOTE_SIGNATURE_INVALID');
-
-  // 7. TCB Info
-  const { doc: tcb, signer: tcbSigner } = signedDocument<TcbInfoJson>(
-    collateral.tcbInfo,
-    collateral.tcbInfoSignature,
-    collateral.tcbInfoIssuerChain,
-    root,
-    rootCrl.revoked,
-    now,
-    'TCB_INFO_SIGNATURE_INVALID',
-    'TCB Info',
-  );
-  earliest(tcbSigner.f.notAfter);
-  if (tcb.id !== 'TDX' || tcb.version !== 3) {
-    throw attestationError(
-      'TCB_INFO_MISMATCH',
-      `TCB Info id ${String(tcb.id)} version ${String(tcb.version)}`,
-    );
-  }
-  const tcbNext = date(tcb.nextUpdate, 'TCB Info nextUpdate');
-  checkWindow(date(tcb.issueDate, 'TCB Info issueDate'), tcbNext, now, 'TCB Info');
-  earliest(tcbNext);
-  if (String(tcb.fmspc).toLowerCase() !== pck.fmspc) {
-    throw attestationError('TCB_INFO_MISMATCH', `FMSPC: quote ${pck.fmspc}, TCB Info ${String(tcb.fmspc)}`);
-  }
-  if (String(tcb.pceId).toLowerCase() !== pck.pceId) {
-    throw attestationError('TCB_INFO_MISMATCH', `PCE id: quote ${pck.pceId}, TCB Info ${String(tcb.pceId)}`);
-  }
-
-  // 8. QE Identity
-  const { doc: qe, signer: qeSigner } = signedDocument<QeIdentityJson>(
-    collateral.qeIdentity,
-    collateral.qeIdentitySignature,
-    collateral.qeIdentityIssuerChain,
-    root,
-    rootCrl.revoked,
-    now,
-    'QE_IDENTITY_SIGNATURE_INVALID',
-    'QE Identity',
-  );
-  earliest(qeSigner.f.notAfter);
-  if (qe.id !== 'TD_QE' || qe.version !== 2) {
-    throw attestationError(
-      'QE_IDENTITY_MISMATCH',
-      `QE Identity id ${String(qe.id)} version ${String(qe.version)}`,
-    );
-  }
-  const qeNext = date(qe.nextUpdate, 'QE Identity nextUpdate');
-  checkWindow(date(qe.issueDate, 'QE Identity issueDate'), qeNext, now, 'QE Identity');
-  earliest(qeNext);
-  const qr = quote.qeReport;
-  if (!equal(qr.mrSigner, hexField(qe.mrsigner, 32, 'QE mrsigner')))
-    throw attestationError('QE_IDENTITY_MISMATCH', 'MRSIGNER');
-  if (qr.isvProdId !== qe.isvprodid)
-    throw attestationError('QE_IDENTITY_MISMATCH', `ISVPRODID ${qr.isvProdId}`);
-  const miscMask = hexField(qe.miscselectMask, 4, 'miscselectMask');
-  const misc = Buffer.alloc(4);
-  misc.writeUInt32BE(qr.miscSelect);
-  // Intel writes MISCSELECT in the JSON as a big-endian hex number.
-  if (!equal(masked(misc, miscMask), masked(hexField(qe.miscselect, 4, 'miscselect'), miscMask))) {
-    throw attestationError('QE_IDENTITY_MISMATCH', 'MISCSELECT');
-  }
-  const attrMask = hexField(qe.attributesMask, 16, 'attributesMask');
-  if (!equal(masked(qr.attributes, attrMask), masked(hexField(qe.attributes, 16, 'attributes'), attrMask))) {
-    throw attestationError('QE_IDENTITY_MISMATCH', 'ATTRIBUTES');
-  }
-  if (!Array.isArray(qe.tcbLevels)) throw attestationError('COLLATERAL_MALFORMED', 'QE Identity tcbLevels');
-  const qeLevel = qe.tcbLevels.find((l) => typeof l?.tcb?.isvsvn === 'number' && l.tcb.isvsvn <= qr.isvSvn);
-  if (!qeLevel)
-    throw attestationError('TCB_NOT_SUPPORTED', `QE ISVSVN ${qr.isvSvn} is below every QE TCB level`);
-  const qeStatus = status(qeLevel.tcbStatus);
-
-  // 9. TDX module identity
-  const body = quote.body;
-  const teeSvn = body.teeTcbSvn;
-  const moduleVersion = teeSvn[1] as number;
-  let moduleStatus: TcbStatus | undefined;
-  let moduleAdvisories: string[] = [];
-  const checkModule = (m: ModuleIdentityJson | undefined, what: string) => {
-    if (!m) throw attestationError('TDX_MODULE_MISMATCH', `TCB Info has no ${what}`);
-    if (!equal(body.mrSignerSeam, hexField(m.mrsigner, 48, `${what} mrsigner`))) {
-      throw attestationError('TDX_MODULE_MISMATCH', `${what}: MRSIGNERSEAM`);
-    }
-    const mask = hexField(m.attributesMask, 8, `${what} attributesMask`);
-    if (!equal(masked(body.seamAttributes, mask), hexField(m.attributes, 8, `${what} attributes`))) {
-      throw attestationError('TDX_MODULE_MISMATCH', `${what}: SEAMATTRIBUTES`);
-    }
-  };
-  if (moduleVersion === 0) {
-    checkModule(tcb.tdxModule, 'tdxModule');
-  } else {
-    const id = `TDX_${moduleVersion.toString(16).toUpperCase().padStart(2, '0')}`;
-    const m = (tcb.tdxModuleIdentities ?? []).find((x) => x?.id === id);
-    checkModule(m, `module identity ${id}`);
-    const lvl = (m?.tcbLevels ?? []).find(
-      (l) => typeof l?.tcb?.isvsvn === 'number' && l.tcb.isvsvn <= (teeSvn[0] as number),
-    );
-    if (!lvl)
-      throw attestationError('TCB_NOT_SUPPORTED', `TDX module ${id} SVN ${teeSvn[0]} is below every level`);
-    moduleStatus = status(lvl.tcbStatus);
-    moduleAdvisories = lvl.advisoryIDs ?? [];
-  }
-
-  // 10. platform TCB level
-  if (!Array.isArray(tcb.tcbLevels)) throw attestationError('COLLATERAL_MALFORMED', 'TCB Info tcbLevels');
-  let level: TcbLevelJson | undefined;
-  let sgxMatched = false;
-  for (const l of tcb.tcbLevels) {
-    const sgx = svnList(l?.tcb?.sgxtcbcomponents, 'sgxtcbcomponents');
-    if (!sgxMatched) {
-      if (typeof l.tcb.pcesvn !== 'number') throw attestationError('COLLATERAL_MALFORMED', 'pcesvn');
-      if (!sgx.every((svn, i) => (pck.sgxTcbComponents[i] as number) >= svn) || pck.pceSvn < l.tcb.pcesvn)
-        continue;
-      sgxMatched = true;
-    }
-    const tdx = svnList(l.tcb.tdxtcbcomponents, 'tdxtcbcomponents');
-    const from = moduleVersion > 0 ? 2 : 0;
-    if (tdx.every((svn, i) => i < from || (teeSvn[i] as number) >= svn)) {
-      level = l;
-      break;
-    }
-  }
-  if (!level)
-    throw attestationError('TCB_NOT_SUPPORTED', 'no TCB level of the TCB Info matches the platform');
-
-  // 11. converge
-  const final = converge(converge(status(level.tcbStatus), moduleStatus), qeStatus);
-  const advisoryIds = [
-    ...new Set([...(level.advisoryIDs ?? []), ...moduleAdvisories, ...(qeLevel.advisoryIDs ?? [])]),
-  ].sort();
-
-  // 12. TD policy every Cocoon verifier applies
-  if (!opts.allowDebug && tdAttributeFlags(body.tdAttributes).debug) throw attestationError('DEBUG_TD');
-  if (!opts.allowServiceTd && body.mrServiceTd && body.mrServiceTd.some((b) => b !== 0)) {
-    throw attestationError('SERVICE_TD_NOT_ALLOWED');
-  }
-
-  return {
-    quote,
-    status: final,
-    advisoryIds,
-    fmspc: pck.fmspc,
-    rootKeyId: rootKeyId(root.key),
-    collateralExpiresAt: expires,
-    imageHash: imageHash(body),
-  };
+/** SHA-384 of a P-256 key's uncompressed point 04‖X‖Y, lower-case hex (Intel's root key id). */
+export function rootKeyId(key: KeyObject): string {
+  const point = key.export({ format: 'der', type: 'spki' }).subarray(-65);
+  return createHash('sha384').update(point).digest('hex');
 }
 
 /**
- * Applies a status policy: `Revoked` is always refused (`TCB_REVOKED`), any other status not listed is refused
- * with `TCB_STATUS_NOT_ALLOWED`. The reference accepts UpToDate only.
+ * The reference's image hash (cocoon-reference.md §10.2) of a TD report.
  *
  * @example
- * assertStatusAllowed(verified, ['UpToDate', 'SWHardeningNeeded']);
+ * toHex(imageHash(parseTdxQuote(q).body))
  */
-export function assertStatusAllowed(v: VerifiedQuote, accepted: readonly TcbStatus[]): void {
-  if (v.status === 'Revoked') throw attestationError('TCB_REVOKED');
-  if (!accepted.includes(v.status)) {
-    const adv = v.advisoryIds.length > 0 ? ` (${v.advisoryIds.join(', ')})` : '';
-    throw attestationError('TCB_STATUS_NOT_ALLOWED', `${v.status}${adv}; accepted: ${accepted.join(', ')}`);
-  }
+export function imageHash(body: TdReport): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(imageHashInput(body)).digest());
 }

@@ -1,8 +1,9 @@
-// A small DER reader for what node:crypto's X509Certificate does not expose: certificate extensions (the PCK
-// SGX extension, RA-TLS quote extensions), raw issuer/subject names, and CRLs (Node has no CRL parser). The
-// inputs come from the network, so every read is bounds-checked and fails with a typed error.
+// A small DER reader for what DCAP and RA-TLS read from certificates and CRLs: the TBS fields and signature,
+// extensions (the PCK SGX extension, RA-TLS quote extensions), raw issuer/subject names, the P-256 key. Node has
+// no CRL parser and WebCrypto no certificate parser, and this one runs in both. The inputs come from the
+// network, so every read is bounds-checked and fails with a typed error.
 
-import { X509Certificate } from 'node:crypto';
+import { concatBytes, equalBytes, latin1, toHex, utf8Text } from './bytes.ts';
 import { type AttestationCode, attestationError } from './errors.ts';
 
 /** One DER element: its tag, its content and the whole encoding, all views into the input. */
@@ -123,7 +124,7 @@ export function derUint(v: Uint8Array, code: AttestationCode = 'PCK_CHAIN_INVALI
 
 /** UTCTime / GeneralizedTime (the Z forms DER requires) as a Date. */
 export function derTime(node: DerNode, code: AttestationCode = 'PCK_CHAIN_INVALID'): Date {
-  const s = Buffer.from(node.value).toString('latin1');
+  const s = latin1(node.value);
   const utc = node.tag === TAG.UTC_TIME ? /^(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(s) : null;
   const gen = node.tag === TAG.GENERALIZED_TIME ? /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(s) : null;
   const m = utc ?? gen;
@@ -156,13 +157,17 @@ export interface CertFields {
   /** DER SubjectPublicKeyInfo. */
   spki: Uint8Array;
   extensions: Map<string, { critical: boolean; value: Uint8Array }>;
+  /** The certificate's signature algorithm OID (the outer one; the TBS names the same or parsing fails). */
+  signatureAlgorithm: string;
+  /** The signature's bytes (ECDSA: DER SEQUENCE{r, s}). */
+  signature: Uint8Array;
 }
 
 /** Normalises an INTEGER's content to hex as CRLs and certificates are compared (no sign padding). */
 export function serialHex(v: Uint8Array): string {
   let i = 0;
   while (i < v.length - 1 && v[i] === 0) i++;
-  return Buffer.from(v.subarray(i)).toString('hex');
+  return toHex(v.subarray(i));
 }
 
 /** Parses a certificate's TBS fields. Throws `code` on malformed input. */
@@ -172,10 +177,16 @@ export function certFields(der: Uint8Array, code: AttestationCode = 'PCK_CHAIN_I
   outer.end();
   const parts = new DerReader(cert.value, code);
   const tbsNode = parts.next(TAG.SEQUENCE);
+  const outerAlg = parts.next(TAG.SEQUENCE);
+  const sig = parts.next(TAG.BIT_STRING).value;
+  parts.end();
+  if (sig.length < 1 || sig[0] !== 0) throw attestationError(code, 'DER: signature bit string');
   const r = new DerReader(tbsNode.value, code);
   r.optional(0xa0); // [0] version
   const serial = r.next(TAG.INTEGER);
-  r.next(TAG.SEQUENCE); // signature algorithm
+  if (!equalBytes(r.next(TAG.SEQUENCE).raw, outerAlg.raw)) {
+    throw attestationError(code, 'DER: the TBS names another signature algorithm');
+  }
   const issuer = r.next(TAG.SEQUENCE);
   const validity = children(r.next(TAG.SEQUENCE), code);
   if (validity.length !== 2) throw attestationError(code, 'DER: validity');
@@ -205,7 +216,82 @@ export function certFields(der: Uint8Array, code: AttestationCode = 'PCK_CHAIN_I
     notAfter: derTime(validity[1] as DerNode, code),
     spki: spki.raw,
     extensions,
+    signatureAlgorithm: oidToString(new DerReader(outerAlg.value, code).next(TAG.OID).value),
+    signature: sig.subarray(1),
   };
+}
+
+/** OID of ecdsa-with-SHA256, the only signature Intel's PKI uses. */
+export const OID_ECDSA_SHA256 = '1.2.840.10045.4.3.2';
+
+const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+const OID_P256 = '1.2.840.10045.3.1.7';
+
+/** The uncompressed point (04‖X‖Y, 65 bytes) of a P-256 SubjectPublicKeyInfo; throws `code` for any other key. */
+export function p256Point(spki: Uint8Array, code: AttestationCode = 'PCK_CHAIN_INVALID'): Uint8Array {
+  const r = new DerReader(spki, code);
+  const seq = r.next(TAG.SEQUENCE);
+  r.end();
+  const [alg, bits] = children(seq, code);
+  const ids = alg?.tag === TAG.SEQUENCE ? children(alg, code) : [];
+  if (
+    ids.length !== 2 ||
+    ids[0]?.tag !== TAG.OID ||
+    oidToString(ids[0].value) !== OID_EC_PUBLIC_KEY ||
+    ids[1]?.tag !== TAG.OID ||
+    oidToString(ids[1].value) !== OID_P256
+  ) {
+    throw attestationError(code, 'not a P-256 public key');
+  }
+  if (
+    bits?.tag !== TAG.BIT_STRING ||
+    bits.value.length !== 66 ||
+    bits.value[0] !== 0 ||
+    bits.value[1] !== 4
+  ) {
+    throw attestationError(code, 'a P-256 key that is not an uncompressed point');
+  }
+  return bits.value.subarray(1);
+}
+
+/** Whether basicConstraints marks the certificate a CA (cA TRUE); false without the extension. */
+export function isCa(f: CertFields, code: AttestationCode = 'PCK_CHAIN_INVALID'): boolean {
+  const ext = f.extensions.get('2.5.29.19');
+  if (!ext) return false;
+  const r = new DerReader(ext.value, code);
+  const seq = r.next(TAG.SEQUENCE);
+  r.end();
+  const flag = new DerReader(seq.value, code).optional(TAG.BOOLEAN);
+  return flag !== undefined && flag.value.length === 1 && flag.value[0] !== 0;
+}
+
+/**
+ * An ECDSA P-256 signature from DER (SEQUENCE{INTEGER r, INTEGER s}) to raw r‖s (64 bytes), the form WebCrypto
+ * verifies; undefined when it is not one.
+ */
+export function ecdsaRawSignature(der: Uint8Array): Uint8Array | undefined {
+  try {
+    const r = new DerReader(der, 'PCK_CHAIN_INVALID');
+    const seq = r.next(TAG.SEQUENCE);
+    r.end();
+    const ints = children(seq);
+    if (ints.length !== 2) return undefined;
+    const out = new Uint8Array(64);
+    for (const [i, n] of ints.entries()) {
+      let v = n.value;
+      if (n.tag !== TAG.INTEGER || v.length === 0 || ((v[0] as number) & 0x80) !== 0) return undefined;
+      // DER is minimal: a zero byte leads only before a byte with its top bit set.
+      if (v.length > 1 && v[0] === 0) {
+        if (((v[1] as number) & 0x80) === 0) return undefined;
+        v = v.subarray(1);
+      }
+      if (v.length > 32) return undefined;
+      out.set(v, i * 32 + 32 - v.length);
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -318,9 +404,9 @@ export function parsePckExtension(value: Uint8Array): PckExtension {
       if (c.some((x) => x < 0)) throw attestationError(code, 'PCK extension: missing TCB component');
       comps = c;
     } else if (oid === `${base}3`) {
-      pceId = Buffer.from(v.value).toString('hex');
+      pceId = toHex(v.value);
     } else if (oid === `${base}4`) {
-      fmspc = Buffer.from(v.value).toString('hex');
+      fmspc = toHex(v.value);
     }
   }
   if (!comps || pceSvn === undefined || !cpuSvn || pceId?.length !== 4 || fmspc?.length !== 12) {
@@ -340,8 +426,8 @@ function derLength(n: number): Uint8Array {
 
 /** Encodes one element. */
 export function derEncode(tag: number, ...content: Uint8Array[]): Uint8Array {
-  const body = Buffer.concat(content);
-  return Buffer.concat([Uint8Array.of(tag), derLength(body.length), body]);
+  const body = concatBytes(...content);
+  return concatBytes(Uint8Array.of(tag), derLength(body.length), body);
 }
 
 /** Encodes an OBJECT IDENTIFIER from its dotted form. */
@@ -382,7 +468,7 @@ export function nameToString(der: Uint8Array, code: AttestationCode = 'PCK_CHAIN
       const r = new DerReader(atv.value, code);
       const oid = oidToString(r.next(TAG.OID).value);
       const v = r.next();
-      out.push(`${NAME_OIDS[oid] ?? oid}=${Buffer.from(v.value).toString('utf8')}`);
+      out.push(`${NAME_OIDS[oid] ?? oid}=${utf8Text(v.value)}`);
     }
   }
   return out.join(', ');
@@ -392,20 +478,4 @@ export function nameToString(der: Uint8Array, code: AttestationCode = 'PCK_CHAIN
 export function commonName(der: Uint8Array, code?: AttestationCode): string {
   const m = /(?:^|, )CN=([^,]*)/.exec(nameToString(der, code));
   return m?.[1] ?? '';
-}
-
-/**
- * A node:crypto X509Certificate from DER bytes, wrapped in PEM first. Node tries PEM before DER, so raw DER that
- * happens to contain a PEM block (an RA-TLS certificate carrying a TDX quote carries the quote's PCK chain as
- * PEM text) would otherwise be parsed as the embedded certificate instead of itself.
- */
-export function x509FromDer(der: Uint8Array): X509Certificate {
-  const b64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
-  const lines = b64.match(/.{1,64}/g)?.join('\n') ?? '';
-  return new X509Certificate(`-----BEGIN CERTIFICATE-----\n${lines}\n-----END CERTIFICATE-----\n`);
-}
-
-/** Lower-case hex of bytes (a view is read in place, not copied). */
-export function toHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }

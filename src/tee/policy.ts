@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { AttestationCache } from './attestation-cache.ts';
+import { toHex } from './bytes.ts';
 import { parseRatlsCertificate, type RatlsCertInfo, reportDataFor } from './cert.ts';
-import { assertStatusAllowed, INTEL_ROOT_KEY_ID, verifyTdxQuote } from './dcap.ts';
-import { toHex } from './der.ts';
+import { assertStatusAllowed, INTEL_ROOT_KEY_ID, imageHash, verifyTdxQuote } from './dcap.ts';
 import { attestationError } from './errors.ts';
 import { fakeTdxReport, isFakeTdxQuote } from './fake-tdx.ts';
-import { imageHash, parseTdxQuote } from './quote.ts';
+import { parseTdxQuote } from './quote.ts';
 import type { Collateral, TcbStatus, TdReport, TdxQuote } from './types.ts';
 
 /**

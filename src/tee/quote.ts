@@ -2,7 +2,7 @@
 // quote: every size field must agree with the others; bytes after the declared end are ignored (real quotes
 // carry zero padding there).
 
-import { createHash } from 'node:crypto';
+import { concatBytes, fromHex, latin1 } from './bytes.ts';
 import { attestationError } from './errors.ts';
 import type { QeReport, QuoteHeader, TdReport, TdxQuote } from './types.ts';
 
@@ -151,7 +151,7 @@ export function parseTdxQuote(input: Uint8Array | string): TdxQuote {
     qeReportSignature: raw.subarray(q + QE_REPORT_SIZE, q + QE_REPORT_SIZE + 64),
     qeAuthData: raw.subarray(authStart, inner),
     certDataType: innerType,
-    pckChainPem: Buffer.from(pem).toString('latin1'),
+    pckChainPem: latin1(pem),
   };
 }
 
@@ -161,7 +161,7 @@ export function decodeHexQuote(text: string): Uint8Array {
   if (clean.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(clean)) {
     throw attestationError('QUOTE_MALFORMED', 'not hex text');
   }
-  return new Uint8Array(Buffer.from(clean, 'hex'));
+  return fromHex(clean);
 }
 
 /**
@@ -171,27 +171,27 @@ export function decodeHexQuote(text: string): Uint8Array {
  * parseTdxQuote(quoteFromFile(readFileSync(path)))
  */
 export function quoteFromFile(data: Uint8Array): Uint8Array {
-  const head = Buffer.from(data.subarray(0, 2)).toString('latin1');
-  if (head === '0x' || /^[0-9a-fA-F\s]+$/.test(Buffer.from(data.subarray(0, 64)).toString('latin1'))) {
-    const text = Buffer.from(data).toString('latin1');
+  const head = latin1(data.subarray(0, 2));
+  if (head === '0x' || /^[0-9a-fA-F\s]+$/.test(latin1(data.subarray(0, 64)))) {
+    const text = latin1(data);
     if (/^\s*(0x)?[0-9a-fA-F\s]+$/.test(text)) return decodeHexQuote(text);
   }
   return data;
 }
 
 /**
- * The reference's image hash (cocoon-reference.md §10.2): SHA-256 over MRTD‖MRCONFIGID‖MROWNER‖MROWNERCONFIG‖
- * RTMR0‖RTMR1‖RTMR2‖RTMR3‖64 zero bytes (REPORTDATA zeroed).
- *
- * @example
- * Buffer.from(imageHash(parseTdxQuote(q).body)).toString('hex')
+ * What the reference's image hash (cocoon-reference.md §10.2) is SHA-256 of: MRTD‖MRCONFIGID‖MROWNER‖
+ * MROWNERCONFIG‖RTMR0‖RTMR1‖RTMR2‖RTMR3‖64 zero bytes (REPORTDATA zeroed). `imageHash` in dcap.ts hashes it.
  */
-export function imageHash(body: TdReport): Uint8Array {
-  const h = createHash('sha256');
-  h.update(body.mrTd).update(body.mrConfigId).update(body.mrOwner).update(body.mrOwnerConfig);
-  for (const r of body.rtmr) h.update(r);
-  h.update(new Uint8Array(64));
-  return new Uint8Array(h.digest());
+export function imageHashInput(body: TdReport): Uint8Array {
+  return concatBytes(
+    body.mrTd,
+    body.mrConfigId,
+    body.mrOwner,
+    body.mrOwnerConfig,
+    ...body.rtmr,
+    new Uint8Array(64),
+  );
 }
 
 /** The TD attribute bits verifiers act on. */
@@ -210,7 +210,7 @@ export interface TdAttributeFlags {
 
 /** Decodes TDATTRIBUTES (8 bytes, little-endian). */
 export function tdAttributeFlags(attrs: Uint8Array): TdAttributeFlags {
-  const v = Buffer.from(attrs.buffer, attrs.byteOffset, attrs.byteLength).readBigUInt64LE(0);
+  const v = new DataView(attrs.buffer, attrs.byteOffset, attrs.byteLength).getBigUint64(0, true);
   const bit = (n: number) => ((v >> BigInt(n)) & 1n) === 1n;
   return { debug: bit(0), septVeDisable: bit(28), pks: bit(30), kl: bit(31), perfmon: bit(63) };
 }

@@ -1,13 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createRatlsIdentity, parseRatlsCertificate, reportDataFor } from '../../tee/cert.ts';
+import { toHex } from '../../tee/bytes.ts';
+import { createRatlsIdentity, parseRatlsCertificate, reportDataFor, x509FromDer } from '../../tee/cert.ts';
 import { pemCertificates } from '../../tee/collateral.ts';
-import { toHex, x509FromDer } from '../../tee/der.ts';
+import { imageHash } from '../../tee/dcap.ts';
 import { attestationError } from '../../tee/errors.ts';
 import { createFakeIntel, loadFakeIntel, saveFakeIntel } from '../../tee/fake-intel.ts';
 import { fakeTdxReport, isFakeTdxQuote } from '../../tee/fake-tdx.ts';
-import { imageHash, parseTdxQuote } from '../../tee/quote.ts';
+import { parseTdxQuote } from '../../tee/quote.ts';
 import { fakeIntelSource, fakeTdxSource } from '../../tee/quote-source.ts';
 import type { TdReport } from '../../tee/types.ts';
 

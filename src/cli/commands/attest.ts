@@ -1,15 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AttestationError } from '../../errors.ts';
-import { fetchCollateral, loadCollateral, pemCertificates } from '../../tee/collateral.ts';
+import { toHex } from '../../tee/bytes.ts';
+import { fetchCollateral, pemCertificates } from '../../tee/collateral.ts';
+import { loadCollateral } from '../../tee/collateral-files.ts';
 import {
   assertStatusAllowed,
   INTEL_ROOT_KEY_ID,
+  imageHash,
   type VerifyOptions,
   verifyTdxQuote,
 } from '../../tee/dcap.ts';
-import { toHex } from '../../tee/der.ts';
-import { imageHash, parseTdxQuote, quoteFromFile, tdAttributeFlags } from '../../tee/quote.ts';
+import { parseTdxQuote, quoteFromFile, tdAttributeFlags } from '../../tee/quote.ts';
 import { TCB_STATUSES, type TcbStatus, type TdxQuote, type VerifiedQuote } from '../../tee/types.ts';
 import type { Command } from '../main.ts';
 import { fakeCert, fakeCertUsage, inspect, inspectUsage } from './attest-cert.ts';
