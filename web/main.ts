@@ -3,7 +3,9 @@
 // through the local client with a streamed answer, whose receipt and privacy label it verifies in the browser.
 
 import uPlot from 'uplot';
-import { verifyLabelWeb, verifyReceiptWeb } from '../src/receipt/verify-web.ts';
+import { verifyLabelWeb, verifyReceiptWeb, type WebDcapInput } from '../src/receipt/verify-web.ts';
+import { fromBase64 } from '../src/tee/bytes.ts';
+import { collateralFromPhalaJson } from '../src/tee/collateral.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the page reads the nodes' /jsonstats, documented in their source
 type Json = Record<string, any>;
@@ -254,7 +256,7 @@ let clientKey: Promise<string | undefined> | undefined;
 /** The key the client signs its privacy labels with, from its attestation endpoint. */
 function labelKey(): Promise<string | undefined> {
   clientKey ??= fetch(`${nodes.client}/v1/attestation?nonce=dashboard-${Date.now()}`, {
-    headers: params.get('api_key') ? { authorization: `Bearer ${params.get('api_key')}` } : {},
+    headers: apiHeaders(),
   })
     .then((r) => (r.ok ? (r.json() as Promise<Json>) : undefined))
     .then((j) => j?.client?.public_key as string | undefined)
@@ -262,17 +264,51 @@ function labelKey(): Promise<string | undefined> {
   return clientKey;
 }
 
+const apiHeaders = (): Record<string, string> =>
+  params.get('api_key') ? { authorization: `Bearer ${params.get('api_key')}` } : {};
+
+/**
+ * Intel's signed collateral for a worker's quote, from the client (any source would do: the browser checks every
+ * signature up to Intel's root, pinned in the bundle).
+ */
+async function collateralFor(quote: Uint8Array): Promise<WebDcapInput | undefined> {
+  const r = await fetch(`${nodes.client}/v1/attestation/collateral`, {
+    method: 'POST',
+    body: quote,
+    headers: { ...apiHeaders(), 'content-type': 'application/octet-stream' },
+  });
+  if (!r.ok) throw new Error(`the client answered ${r.status}`);
+  const j = (await r.json()) as { collateral: unknown; trusted_root: string | null };
+  const input: WebDcapInput = { collateral: collateralFromPhalaJson(JSON.stringify(j.collateral)) };
+  if (j.trusted_root) input.trustedRootDer = fromBase64(j.trusted_root);
+  return input;
+}
+
+/** What the DCAP line of a verdict says. */
+function dcapLine(r: Awaited<ReturnType<typeof verifyReceiptWeb>>): string {
+  if (r.dcap) {
+    const root = r.dcap.intelRoot
+      ? "Intel's root"
+      : 'a test root the client named (NOT Intel: a test network)';
+    const adv = r.dcap.advisoryIds.length > 0 ? ` (${r.dcap.advisoryIds.join(', ')})` : '';
+    return `✓ DCAP in this browser: the worker's TDX quote chains to ${root}; TCB ${r.dcap.status}${adv}; collateral valid until ${r.dcap.collateralExpiresAt.toISOString().slice(0, 10)}`;
+  }
+  if (r.tee === 'fake_tdx') return 'fake_tdx: a local network, no hardware attestation to check';
+  return `DCAP not run here: ${r.dcapNotRun ?? 'no TDX quote'}`;
+}
+
 /** Checks the answer's receipt and privacy label here, in this browser, with WebCrypto. */
 async function verifyAnswer(receipt: string, label: string, out: HTMLElement): Promise<void> {
   out.textContent = 'verifying…';
   try {
-    const r = await verifyReceiptWeb(Uint8Array.from(atob(receipt), (c) => c.charCodeAt(0)));
+    const r = await verifyReceiptWeb(fromBase64(receipt), { dcap: collateralFor });
     const key = await labelKey();
     const fields = key ? await verifyLabelWeb(label, key) : undefined;
     const lines = [
       r.ok
         ? `✓ receipt verified in this browser: signed by worker ${short(r.workerKey)} (${r.tee}, image ${short(r.imageHash)}), countersigned by the proxy`
         : `✗ receipt NOT verified${r.overcharged ? ' (overcharged)' : ''}: ${r.problems.join('; ')}`,
+      dcapLine(r),
       `${r.sealed ? 'sealed end to end: only the worker enclave saw it' : 'plain: the proxy enclave saw it too'}; model ${r.model}; ${r.totalTokens} tokens counted, ${r.chargedTokens} charged = ${ton(Number(r.chargedNanoton))}`,
       fields
         ? `✓ privacy label signed by this client: e2e=${fields.e2e}, plaintext seen by ${fields.plaintext}`

@@ -1,10 +1,16 @@
 // Receipt and privacy-label verification for browsers (the dashboard's "verify this answer"), on WebCrypto alone:
 // no node: modules, no Buffer. The same checks as verifyReceipt in receipt.ts, over the receipt's own bytes: the
-// worker's Ed25519 signature over the body, the proxy's over the charge and the receipt hash, the certificate's key
-// and the image its quote measures, the charge against the worker's count. Written by hand because it reads one
-// fixed TL layout and two fields of one certificate: a TL codec and an X.509 library would be most of the bundle.
-// Certificate dates and DCAP are not checked here (the client checked both when it took the receipt).
+// worker's Ed25519 signature over the body, the proxy's over the charge and the receipt hash, the certificate's key,
+// the quote binding that key and measuring the image the receipt names, the charge against the worker's count; and,
+// given collateral, DCAP of the quote to Intel's root (tee/dcap-web.ts). The receipt reader is written by hand
+// because it reads one fixed TL layout and two fields of one certificate: a TL codec and an X.509 library would be
+// most of the bundle. Certificate dates are not checked here (the client checked them when it took the receipt).
 
+import { INTEL_ROOT_KEY_ID } from '../tee/dcap-core.ts';
+import { verifyTdxQuoteWeb } from '../tee/dcap-web.ts';
+import { fakeTdxReport, isFakeTdxQuote } from '../tee/fake-tdx.ts';
+import { imageHashInput, parseTdxQuote } from '../tee/quote.ts';
+import type { Collateral, TcbStatus } from '../tee/types.ts';
 import { TL_IDS } from '../tl/cocoon-api.gen.ts';
 
 export interface WebReceiptCheck {
@@ -21,6 +27,29 @@ export interface WebReceiptCheck {
   chargedNanoton: bigint;
   pricePerToken: bigint;
   time: Date;
+  /** DCAP of the worker's quote, run here; absent for fake_tdx or without collateral. */
+  dcap?: {
+    status: TcbStatus;
+    advisoryIds: string[];
+    /** Whether the chain ends at Intel's root (else at a test root the collateral source named). */
+    intelRoot: boolean;
+    collateralExpiresAt: Date;
+  };
+  /** Why DCAP did not run for a TDX quote (the collateral could not be had). */
+  dcapNotRun?: string;
+}
+
+/** What DCAP in the browser needs for a quote: Intel's signed collateral, and a test root only for a test PKI. */
+export interface WebDcapInput {
+  collateral: Collateral;
+  trustedRootDer?: Uint8Array;
+}
+
+export interface WebReceiptOptions {
+  /** Collateral for the worker's real TDX quote (fetched from anywhere: every byte of it is signed). */
+  dcap?: (quote: Uint8Array) => Promise<WebDcapInput | undefined>;
+  /** When DCAP checks validity windows; default now. */
+  now?: Date;
 }
 
 class Reader {
@@ -190,13 +219,17 @@ function certificateParts(der: Uint8Array): { key: Uint8Array; quote: Uint8Array
   return { key, quote };
 }
 
-/** The image hash a quote measures (cocoon-reference.md §10.2); the 64-byte fake quote measures zeros. */
-async function quoteImage(quote: Uint8Array): Promise<{ image: string; tee: 'fake_tdx' | 'tdx' }> {
-  if (quote.length === 64) return { image: hex(await sha256(new Uint8Array(384 + 64))), tee: 'fake_tdx' };
-  // TDX v4: a 48-byte header, then the TD report; MRTD at 136 into it, then MRCONFIGID, MROWNER, MROWNERCONFIG,
-  // RTMR0..3, 48 bytes each.
-  if (quote.length < 48 + 584) throw new Error('the quote is truncated');
-  return { image: hex(await sha256(quote.subarray(184, 184 + 384), new Uint8Array(64))), tee: 'tdx' };
+/** What a certificate's quote measures and binds: the reference's fake (64 bytes) or a TDX quote. */
+async function quoteClaims(
+  quote: Uint8Array,
+): Promise<{ image: string; tee: 'fake_tdx' | 'tdx'; reportData: Uint8Array }> {
+  const fake = isFakeTdxQuote(quote);
+  const body = fake ? fakeTdxReport(quote) : parseTdxQuote(quote).body;
+  return {
+    image: hex(await sha256(imageHashInput(body))),
+    tee: fake ? 'fake_tdx' : 'tdx',
+    reportData: body.reportData,
+  };
 }
 
 const WORKER_DOMAIN = utf8.encode('cocoon receipt v1: worker\n');
@@ -208,7 +241,10 @@ const PROXY_DOMAIN = utf8.encode('cocoon receipt v1: proxy\n');
  * @example
  * const r = await verifyReceiptWeb(Uint8Array.from(atob(header), (c) => c.charCodeAt(0)));
  */
-export async function verifyReceiptWeb(bytes: Uint8Array): Promise<WebReceiptCheck> {
+export async function verifyReceiptWeb(
+  bytes: Uint8Array,
+  opts: WebReceiptOptions = {},
+): Promise<WebReceiptCheck> {
   const r = new Reader(bytes);
   r.expect(TL_IDS['ext.receipt'], 'a receipt');
   const bodyStart = r.at;
@@ -251,6 +287,8 @@ export async function verifyReceiptWeb(bytes: Uint8Array): Promise<WebReceiptChe
   if (!(await ed25519Verify(proxyKey, proxySignature, concat(PROXY_DOMAIN, charge))))
     problems.push('the proxy signature does not verify');
   let tee: WebReceiptCheck['tee'] = 'none';
+  let dcap: WebReceiptCheck['dcap'];
+  let dcapNotRun: string | undefined;
   if (certificate.length === 0) {
     problems.push('no worker certificate: the signing key is not bound to an attested image');
   } else {
@@ -258,10 +296,39 @@ export async function verifyReceiptWeb(bytes: Uint8Array): Promise<WebReceiptChe
       const c = certificateParts(certificate);
       if (hex(c.key) !== hex(workerKey)) problems.push('the worker certificate is for another key');
       if (!c.quote) throw new Error('no quote in the certificate');
-      const q = await quoteImage(c.quote);
+      const q = await quoteClaims(c.quote);
       tee = q.tee;
       if (q.image !== imageHash)
         problems.push(`the worker certificate attests image ${q.image}, the receipt names another`);
+      // REPORTDATA = SHA-512 of the key (cocoon-reference.md §10.1): the quote was made for this key.
+      const expected = new Uint8Array(await crypto.subtle.digest('SHA-512', c.key));
+      if (hex(q.reportData) !== hex(expected)) problems.push("the worker's quote is not bound to its key");
+      let input: WebDcapInput | undefined;
+      if (q.tee === 'tdx' && opts.dcap) {
+        try {
+          input = await opts.dcap(c.quote);
+          if (!input) dcapNotRun = 'no collateral for this quote';
+        } catch (err) {
+          dcapNotRun = `no collateral: ${(err as Error).message}`;
+        }
+      }
+      if (input) {
+        try {
+          const dcapOpts: Parameters<typeof verifyTdxQuoteWeb>[2] = { now: opts.now ?? new Date() };
+          if (input.trustedRootDer) dcapOpts.trustedRootDer = input.trustedRootDer;
+          const v = await verifyTdxQuoteWeb(c.quote, input.collateral, dcapOpts);
+          dcap = {
+            status: v.status,
+            advisoryIds: v.advisoryIds,
+            intelRoot: v.rootKeyId === INTEL_ROOT_KEY_ID,
+            collateralExpiresAt: v.collateralExpiresAt,
+          };
+          if (v.status === 'Revoked') problems.push('DCAP: the platform TCB is revoked');
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          problems.push(`DCAP: ${code ? `${code}: ` : ''}${(err as Error).message}`);
+        }
+      }
     } catch (err) {
       problems.push(`the worker certificate does not parse: ${(err as Error).message}`);
     }
@@ -276,7 +343,7 @@ export async function verifyReceiptWeb(bytes: Uint8Array): Promise<WebReceiptChe
       `the proxy charged ${chargedNanoton} nanoTON for ${chargedTokens} tokens at ${pricePerToken} each`,
     );
   }
-  return {
+  const out: WebReceiptCheck = {
     ok: problems.length === 0,
     problems,
     overcharged,
@@ -291,6 +358,9 @@ export async function verifyReceiptWeb(bytes: Uint8Array): Promise<WebReceiptChe
     pricePerToken,
     time,
   };
+  if (dcap) out.dcap = dcap;
+  if (dcapNotRun) out.dcapNotRun = dcapNotRun;
+  return out;
 }
 
 /** Checks an X-Cocoon-Privacy label against the client's key (hex); its fields when the signature holds. */

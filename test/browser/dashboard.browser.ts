@@ -1,6 +1,7 @@
 // The dashboard in a real browser (Debian's Chromium through playwright-core): the page loads from a node, shows
 // the worker, sends a chat message through the client and shows the streamed answer, verifies its receipt and
-// privacy label in the page; a screenshot is taken and must not be blank.
+// privacy label in the page; a screenshot is taken and must not be blank. On a network of TDX-format quotes (a
+// test PKI) the page also runs DCAP of the worker's quote itself.
 
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,10 @@ import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { startLocalNetwork } from '../../src/node/network.ts';
 import { HttpEngine } from '../../src/openai/engine.ts';
+import { toHex } from '../../src/tee/bytes.ts';
+import { imageHash } from '../../src/tee/dcap.ts';
+import { createFakeIntel } from '../../src/tee/fake-intel.ts';
+import { parseTdxQuote } from '../../src/tee/quote.ts';
 import { startTestEngine } from '../support/openai-server.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -60,6 +65,57 @@ test('the dashboard shows the network and chats through the client, in Chromium'
     writeFileSync('test-results/dashboard.png', png);
     // A blank page compresses to a few kilobytes; a page with tables, charts and text does not.
     assert.ok(png.length > 30_000, `screenshot of ${png.length} bytes: blank?`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await net.close();
+    await engine.close();
+  }
+});
+
+test('on a TDX network the page runs DCAP of the answering worker itself, in Chromium', async () => {
+  const engine = await startTestEngine();
+  const fake = await createFakeIntel();
+  const image = toHex(imageHash(parseTdxQuote(fake.issueQuote({ reportData: new Uint8Array(64) })).body));
+  const net = await startLocalNetwork({
+    workers: [{ engine: new HttpEngine({ url: engine.url }), model: 'ok' }],
+    attestation: {
+      source: () => ({ kind: 'fake_intel', getQuote: async (reportData) => fake.issueQuote({ reportData }) }),
+      policy: { kind: 'tdx', collateral: () => fake.collateral, trustedRootDer: fake.rootDer },
+      images: [image],
+    },
+    powDifficulty: 4,
+    accessToken: 'dash',
+    ports: { proxyStats: 0, workerStats: 0 },
+    clientFunds: () => ({ balance: 10n ** 15n, stake: 10n ** 15n }),
+  });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${net.apiUrl.replace(/\/v1$/, '')}/?access_token=dash`);
+    await page.locator('#chat-model option').first().waitFor({ state: 'attached', timeout: 15_000 });
+    await page.fill('#chat-input', 'What is the capital of France?');
+    await page.click('#chat-form button');
+    await page.locator('#chat-log .verify-button').waitFor({ timeout: 15_000 });
+    await page.click('#chat-log .verify-button');
+    const verdict = page.locator('#chat-log .verify', { hasText: 'privacy label' });
+    await verdict.waitFor({ timeout: 10_000 });
+    const text = (await verdict.textContent()) ?? '';
+    assert.match(
+      text,
+      new RegExp(
+        `✓ receipt verified in this browser: signed by worker .* \\(tdx, image ${image.slice(0, 6)}`,
+      ),
+    );
+    assert.match(
+      text,
+      /✓ DCAP in this browser: the worker's TDX quote chains to a test root the client named \(NOT Intel: a test network\); TCB UpToDate/,
+    );
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -5,6 +5,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AttestationError, ProtocolError } from '../../errors.ts';
 import { parseJsonStrict } from '../../openai/validate.ts';
 import { costsOf } from '../../pricing/tokens.ts';
 import { TCB_STATUSES, type TcbStatus } from '../../tee/types.ts';
@@ -646,6 +647,28 @@ export function clientApi(opts: ClientApiOptions): Server {
             sendJson(res, 429, errorBody(err.message, httpError(ANSWER_ERROR.overloaded)), CORS);
           },
         ),
+      );
+    }
+    if (route === 'POST /v1/attestation/collateral') {
+      return void done(
+        (async () => {
+          const raw = await readBody(req, 64 * 1024, bodyTimeoutMs).catch(() => null);
+          if (raw === null)
+            return fail(res, 408, 'the request body did not arrive in time', undefined, CLOSE);
+          if (raw === undefined) return fail(res, 413, 'a quote is at most 64 KiB', undefined, CLOSE);
+          try {
+            sendJson(res, 200, await node.collateralFor(new Uint8Array(raw)), CORS);
+          } catch (err) {
+            if (err instanceof AttestationError) {
+              return /^(QUOTE_|PCK_CHAIN)/.test(err.code)
+                ? fail(res, 400, `the body is not a TDX quote: ${err.message}`)
+                : fail(res, 502, `no collateral for this quote: ${err.message}`, 'upstream_error');
+            }
+            if (err instanceof ProtocolError && err.code === 'NOT_SUPPORTED')
+              return fail(res, 404, err.message, 'not_found');
+            throw err;
+          }
+        })(),
       );
     }
     if (route === 'POST /v1/chat/completions') return void done(completion(req, res, '/v1/chat/completions'));

@@ -19,7 +19,9 @@ import {
 } from '../../receipt/receipt.ts';
 import { MAX_RECIPIENTS, type SealedAnswerReader, SealSessions, sealQuery } from '../../seal/sealed.ts';
 import type { Store } from '../../store/store.ts';
+import { collateralToPhalaJson, quoteCrlFirst } from '../../tee/collateral.ts';
 import type { AttestationPolicy, AttestationVerifier, PeerAttestation } from '../../tee/policy.ts';
+import { parseTdxQuote } from '../../tee/quote.ts';
 import { type TcbStatus, tcbAtLeast } from '../../tee/types.ts';
 import { decodeTl } from '../../tl/cocoon.ts';
 import type { TlConstructors, TlTypes } from '../../tl/cocoon-api.gen.ts';
@@ -714,6 +716,27 @@ export class ClientNode {
       checked_at: now.toISOString(),
       proxy: { address: s.address, ...proxy },
       workers,
+    };
+  }
+
+  /**
+   * The DCAP collateral this client checks a worker's TDX quote with, for an app or a browser to run DCAP itself
+   * (every byte of it is signed under Intel's root, so it needs no trust in this client). The PCK CRL of the
+   * quote's CA comes first. `trusted_root` is set only when this client pins a test root instead of Intel's.
+   */
+  async collateralFor(quote: Uint8Array): Promise<{ collateral: unknown; trusted_root: string | null }> {
+    const p = this.workerVerifier.policy;
+    if (p.kind !== 'tdx' || !p.collateral) {
+      throw new ProtocolError(
+        'NOT_SUPPORTED',
+        `this client checks workers under '${p.kind}': no DCAP collateral`,
+      );
+    }
+    const parsed = parseTdxQuote(quote);
+    const c = quoteCrlFirst(await p.collateral(parsed), parsed);
+    return {
+      collateral: JSON.parse(collateralToPhalaJson(c)),
+      trusted_root: p.trustedRootDer ? Buffer.from(p.trustedRootDer).toString('base64') : null,
     };
   }
 
