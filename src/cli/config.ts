@@ -249,6 +249,14 @@ export const FIELDS: Field[] = [
     doc: 'seal requests to the worker enclave: auto (when the proxy and a worker can), require, or off (plain, as the reference)',
     example: 'auto',
   },
+  {
+    key: 'keep_receipts',
+    flag: 'keep-receipts',
+    type: 'string',
+    roles: ['client'],
+    doc: 'signed receipts kept in the store, the newest (older ones are removed as new ones come)',
+    example: '100000',
+  },
 ];
 
 export const envName = (f: Field) => `COCOON_${f.key.toUpperCase()}`;

@@ -93,6 +93,8 @@ export interface LocalNetworkOptions {
   payoutThreshold?: bigint;
   /** Where the client and the workers keep their signed payments (LMDB directories under it). */
   nodeStoreDir?: string;
+  /** Receipts the client's store keeps (with `nodeStoreDir`; default the client's). */
+  keepReceipts?: number;
   /** PoW bits the proxy demands (default 20; tests use fewer). */
   powDifficulty?: number;
   log?: (line: string) => void;
@@ -261,6 +263,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   if (opts.logger) clientOpts.logger = opts.logger('client');
   const clientStore = storeFor('client-db');
   if (clientStore) clientOpts.store = clientStore;
+  if (opts.keepReceipts !== undefined) clientOpts.keepReceipts = opts.keepReceipts;
   const client = new ClientNode(clientOpts);
   const apiOpts: Parameters<typeof clientApi>[0] = {
     node: client,

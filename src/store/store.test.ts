@@ -37,6 +37,26 @@ test('values keep exact bigints; a transaction commits all its writes; prefixes 
   await again.close();
 });
 
+test('a prefix counts, lists its last entries from the end and its first keys, and no neighbour leaks in', async () => {
+  const s = Store.open(join(dir, 'prefix'));
+  await s.transaction((tx) => {
+    for (let i = 0; i < 50; i++) tx.put(`receipt:${String(i).padStart(4, '0')}`, { i });
+    tx.put('receipt', { neighbour: 'the bare prefix' });
+    tx.put('receiptz:0', { neighbour: 'after' });
+    tx.put('recei:9', { neighbour: 'before' });
+  });
+  assert.equal(s.count('receipt:'), 50);
+  assert.deepEqual(
+    s.list<{ i: number }>('receipt:', { last: 3 }).map((e) => e.value.i),
+    [47, 48, 49],
+  );
+  assert.equal(s.list('receipt:', { last: 100 }).length, 50);
+  assert.deepEqual(s.keys('receipt:', 2), ['receipt:0000', 'receipt:0001']);
+  assert.equal(s.count('nothing:'), 0);
+  assert.deepEqual(s.list('nothing:', { last: 5 }), []);
+  await s.close();
+});
+
 test('kill -9 right after a commit resolves loses nothing that was acknowledged', async () => {
   const path = join(dir, 'crash');
   // A child commits numbered transactions and prints each number once its commit resolved; it is killed hard.

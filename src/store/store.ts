@@ -21,6 +21,12 @@ function decode<T>(s: string): T {
   ) as T;
 }
 
+/** The key range of a prefix (every key a node writes is below U+FFFF after its prefix). */
+function prefixRange(prefix: string, reverse: boolean): { start: string; end: string; reverse: boolean } {
+  const end = `${prefix}\uffff`;
+  return reverse ? { start: end, end: prefix, reverse } : { start: prefix, end, reverse };
+}
+
 /**
  * A node's store. Keys are strings; values any JSON (bigints included).
  *
@@ -55,14 +61,32 @@ export class Store {
     return s === undefined ? undefined : decode<T>(s);
   }
 
-  /** Every entry whose key starts with `prefix`, in key order. */
-  list<T>(prefix: string): { key: string; value: T }[] {
+  /**
+   * The entries whose key starts with `prefix`, in key order; with `last`, only the last `last` of them (read
+   * from the end, so a long list is not read whole).
+   */
+  list<T>(prefix: string, opts: { last?: number } = {}): { key: string; value: T }[] {
     const out: { key: string; value: T }[] = [];
+    if (opts.last !== undefined) {
+      const range = this.db.getRange({ ...prefixRange(prefix, true), limit: opts.last });
+      for (const { key, value } of range) out.push({ key, value: decode<T>(value) });
+      return out.reverse();
+    }
     for (const { key, value } of this.db.getRange({ start: prefix })) {
       if (!key.startsWith(prefix)) break;
       out.push({ key, value: decode<T>(value) });
     }
     return out;
+  }
+
+  /** How many keys start with `prefix`. */
+  count(prefix: string): number {
+    return this.db.getCount(prefixRange(prefix, false));
+  }
+
+  /** The first `limit` keys that start with `prefix`, in key order (values are not read). */
+  keys(prefix: string, limit: number): string[] {
+    return [...this.db.getKeys({ ...prefixRange(prefix, false), limit })];
   }
 
   /**

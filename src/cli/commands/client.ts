@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clientApi, listenApi } from '../../node/client/api.ts';
-import { ClientNode } from '../../node/client/client.ts';
+import { ClientNode, KEEP_RECEIPTS } from '../../node/client/client.ts';
 import { Store } from '../../store/store.ts';
 import { withConfig } from '../config.ts';
 import type { Command } from '../main.ts';
@@ -33,6 +33,7 @@ const usage = [
   '  --proxies N          proxies to hold connections to (default 1)',
   '  --seal MODE          auto (default): seal each request to the worker enclave when the proxy and a worker',
   '                       can, else send it plain; require: never plain; off: always plain (as the reference)',
+  `  --keep-receipts N    signed receipts kept in the store, the newest (default ${KEEP_RECEIPTS.toLocaleString('en')})`,
   '',
   nodeUsage,
   '',
@@ -53,6 +54,7 @@ export const client: Command = {
         secret: { type: 'string' },
         proxies: { type: 'string' },
         seal: { type: 'string' },
+        'keep-receipts': { type: 'string' },
       },
     });
     const root = await rootFrom(v);
@@ -75,6 +77,11 @@ export const client: Command = {
         throw new TypeError(`--seal must be auto, require or off, not ${v.seal}`);
       }
       opts.seal = v.seal;
+    }
+    if (v['keep-receipts'] !== undefined) {
+      const n = Number(v['keep-receipts']);
+      if (!Number.isSafeInteger(n) || n < 0) throw new TypeError('--keep-receipts must be a whole number');
+      opts.keepReceipts = n;
     }
     const log = logTo(v);
     if (log) opts.log = log;

@@ -59,8 +59,13 @@ export interface ClientNodeOptions {
   checkWorkerHashes?: boolean;
   proxyConnections?: number;
   maxPowDifficulty?: number;
-  /** Where the newest signed charge of each proxy is kept. */
+  /** Where the newest signed charge of each proxy is kept, and the receipts. */
   store?: Store;
+  /**
+   * How many receipts the store keeps, the newest (default {@link KEEP_RECEIPTS}); older ones are removed as
+   * new ones come, in batches of up to 1,000.
+   */
+  keepReceipts?: number;
   /**
    * The chain: the client deploys its contract with each proxy (setting its secret's hash), keeps it topped up
    * with `topUp` nanoTON (default twice the root's minimum client stake) whenever its balance falls below the stake.
@@ -71,6 +76,9 @@ export interface ClientNodeOptions {
   /** Structured logs (one JSON line per event; requests with their ids). */
   logger?: Logger;
 }
+
+/** Receipts a client keeps by default: ~2.5 KB each, so ~250 MB of store. */
+export const KEEP_RECEIPTS = 100_000;
 
 /** `require` fails a request that cannot be sealed instead of sending it in plain. */
 export type SealMode = 'auto' | 'off' | 'require';
@@ -645,6 +653,7 @@ export class ClientNode {
             problems,
           }),
         )
+        .then(() => this.pruneReceipts(store))
         .catch((err: Error) => this.opts.log?.(`client: keeping a receipt: ${err.message}`));
     }
   }
@@ -777,6 +786,21 @@ export class ClientNode {
     return Buffer.from(this.opts.identity.publicKey).toString('hex');
   }
 
+  private receiptsSincePrune = 0;
+
+  /** Removes the oldest receipts beyond the retention limit, once per batch of new ones. */
+  private async pruneReceipts(store: Store): Promise<void> {
+    const keep = this.opts.keepReceipts ?? KEEP_RECEIPTS;
+    if (++this.receiptsSincePrune < Math.min(1000, Math.max(1, keep))) return;
+    this.receiptsSincePrune = 0;
+    const excess = store.count('receipt:') - keep;
+    if (excess <= 0) return;
+    const old = store.keys('receipt:', excess);
+    await store.transaction((tx) => {
+      for (const k of old) tx.remove(k);
+    });
+  }
+
   /** The newest receipts, in order (up to 1,000). */
   readonly receipts: ClientReceipt[] = [];
 
@@ -785,8 +809,7 @@ export class ClientNode {
     const store = this.opts.store;
     if (store) {
       return store
-        .list<{ receipt: string; ok: boolean; problems: string[] }>('receipt:')
-        .slice(-limit)
+        .list<{ receipt: string; ok: boolean; problems: string[] }>('receipt:', { last: limit })
         .map(({ key, value }) => ({ key: key.slice('receipt:'.length), ...value }));
     }
     return this.receipts.slice(-limit).map((r, i) => ({
