@@ -3,82 +3,21 @@
 // official openai package, stopped with SIGINT and resumed from its directory.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import { FAKE_TDX_IMAGE_HASH } from '../src/tee/fake-tdx.ts';
-import { freePort } from './support/local-root.ts';
+import { freePort, writeRootConfig } from './support/local-root.ts';
+import { COCOON_BIN, NodeProcesses } from './support/node-process.ts';
 import { startTestEngine } from './support/openai-server.ts';
-
-const bin = new URL('../bin/cocoon.js', import.meta.url).pathname;
-
-interface Proc {
-  child: ChildProcess;
-  lines: string[];
-  /** Resolves with the first capture of `re` in a stdout line. */
-  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
-  exit: Promise<number | null>;
-}
-
-function run(args: string[]): Proc {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const waiters: { re: RegExp; resolve: (s: string) => void }[] = [];
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => {
-    lines.push(l);
-    for (const w of [...waiters]) {
-      const m = w.re.exec(l);
-      if (m) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(m[1] ?? m[0]);
-      }
-    }
-  });
-  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return {
-    child,
-    lines,
-    exit,
-    waitFor: (re, timeoutMs = 60_000) => {
-      const seen = lines.map((l) => re.exec(l)).find(Boolean);
-      if (seen) return Promise.resolve(seen[1] ?? seen[0]);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () =>
-            reject(
-              new Error(`no ${re} in ${timeoutMs} ms; stdout:\n${lines.join('\n')}\nstderr:\n${stderr}`),
-            ),
-          timeoutMs,
-        );
-        waiters.push({
-          re,
-          resolve: (s) => {
-            clearTimeout(timer);
-            resolve(s);
-          },
-        });
-        void exit.then((code) =>
-          reject(new Error(`exited ${code} waiting for ${re}:\n${lines.join('\n')}\n${stderr}`)),
-        );
-      });
-    },
-  };
-}
 
 describe('runners as processes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cocoon-procs-'));
-  const procs: Proc[] = [];
+  const nodes = new NodeProcesses();
   after(() => {
-    for (const p of procs) p.child.kill('SIGKILL');
+    nodes.killAll();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -87,17 +26,13 @@ describe('runners as processes', () => {
     try {
       const [wp, cp] = [await freePort(), await freePort()];
       const rootFile = join(dir, 'root.json');
-      writeFileSync(
-        rootFile,
-        JSON.stringify({
-          proxies: [{ workers: `127.0.0.1:${wp}`, clients: `127.0.0.1:${cp}` }],
-          proxy_hashes: [FAKE_TDX_IMAGE_HASH],
-          worker_hashes: [FAKE_TDX_IMAGE_HASH],
-          model_hashes: [createHash('sha256').update('test-model').digest('hex')],
-        }),
-      );
+      await writeRootConfig(rootFile, {
+        workers: `127.0.0.1:${wp}`,
+        clients: `127.0.0.1:${cp}`,
+        model: 'test-model',
+      });
       const common = ['--root-config', rootFile, '--tee', 'fake_tdx', '--peer-policy', 'fake_tdx'];
-      const proxy = run([
+      const proxy = nodes.run([
         'proxy',
         ...common,
         '--dir',
@@ -111,9 +46,8 @@ describe('runners as processes', () => {
         '--pow-difficulty',
         '8',
       ]);
-      procs.push(proxy);
       await proxy.waitFor(/proxy: workers on/);
-      const worker = run([
+      const worker = nodes.run([
         'worker',
         ...common,
         '--dir',
@@ -125,8 +59,7 @@ describe('runners as processes', () => {
         '--coefficient',
         '1.5',
       ]);
-      const client = run(['client', ...common, '--dir', join(dir, 'c'), '--port', '0']);
-      procs.push(worker, client);
+      const client = nodes.run(['client', ...common, '--dir', join(dir, 'c'), '--port', '0']);
       await worker.waitFor(/worker: connected to proxy/);
       const api = await client.waitFor(/OpenAI API on (\S+)/);
       await client.waitFor(/client: connected to proxy/);
@@ -156,15 +89,14 @@ describe('runners as processes', () => {
 
 describe('cocoon up', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cocoon-up-'));
-  const procs: Proc[] = [];
+  const nodes = new NodeProcesses();
   after(() => {
-    for (const p of procs) p.child.kill('SIGKILL');
+    nodes.killAll();
     rmSync(dir, { recursive: true, force: true });
   });
 
   test('starts the whole network on the devnet, streams to the openai SDK, stops on Ctrl-C and resumes', async () => {
-    const up = run(['up', '--dir', dir, '--port', '0']);
-    procs.push(up);
+    const up = nodes.run(['up', '--dir', dir, '--port', '0']);
     const api = await up.waitFor(/OpenAI API: (\S+)/, 120_000);
     await up.waitFor(/Ctrl-C stops the network/);
     assert.ok(
@@ -191,7 +123,7 @@ describe('cocoon up', () => {
     assert.match(text, /Lima/);
     assert.ok(cost > 0, `no cost in the usage of: ${text}`);
     // The money side: the client contract is funded on the devnet and the proxy's signed charge is the answer's cost.
-    const status = spawnSync(process.execPath, [bin, 'client', 'status', '--dir', dir, '--json'], {
+    const status = spawnSync(process.execPath, [COCOON_BIN, 'client', 'status', '--dir', dir, '--json'], {
       encoding: 'utf8',
     });
     assert.equal(status.status, 0, status.stderr);
@@ -208,8 +140,7 @@ describe('cocoon up', () => {
     assert.equal(await up.exit, 0);
 
     // The same directory again: the root is found, not deployed anew.
-    const again = run(['up', '--dir', dir, '--port', '0']);
-    procs.push(again);
+    const again = nodes.run(['up', '--dir', dir, '--port', '0']);
     const api2 = await again.waitFor(/OpenAI API: (\S+)/, 120_000);
     assert.ok(!again.lines.some((l) => /deploying the root contract/.test(l)), again.lines.join('\n'));
     const r = await new OpenAI({ baseURL: api2, apiKey: 'unused', maxRetries: 0 }).chat.completions.create({

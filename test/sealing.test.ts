@@ -4,12 +4,11 @@
 // scanned for a marker sent sealed (absent) and one sent plain by a second client (present, so the scan works).
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { APIError } from 'openai';
 import { Connection } from '../src/net/connection.ts';
@@ -30,6 +29,7 @@ import { parseTdxQuote } from '../src/tee/quote.ts';
 import { decodeTl, encodeTl } from '../src/tl/cocoon.ts';
 import type { TlConstructors, TlTypes } from '../src/tl/cocoon-api.gen.ts';
 import { freePort, writeRootConfig } from './support/local-root.ts';
+import { COCOON_BIN, NodeProcesses } from './support/node-process.ts';
 import { startTestEngine, type TestEngineServer } from './support/openai-server.ts';
 
 type Answer = TlTypes['client.QueryAnswerEx'];
@@ -497,46 +497,11 @@ function scanMemory(pid: number, needles: Buffer[]): boolean[] {
   return found;
 }
 
-interface Proc {
-  child: ChildProcess;
-  out: string[];
-  waitFor(re: RegExp): Promise<string>;
-}
-
-function run(args: string[]): Proc {
-  const bin = new URL('../bin/cocoon.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: string[] = [];
-  child.stderr?.on('data', (d: Buffer) => out.push(d.toString()));
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  lines.on('line', (l) => out.push(l));
-  return {
-    child,
-    out,
-    waitFor: (re) =>
-      new Promise((resolve, reject) => {
-        const seen = out.map((l) => re.exec(l)).find(Boolean);
-        if (seen) return resolve(seen[1] ?? seen[0]);
-        const timer = setTimeout(() => reject(new Error(`no ${re}:\n${out.join('\n')}`)), 60_000);
-        lines.on('line', (l) => {
-          const m = re.exec(l);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1] ?? m[0]);
-          }
-        });
-        child.once('exit', (code) =>
-          reject(new Error(`exited ${code} waiting for ${re}:\n${out.join('\n')}`)),
-        );
-      }),
-  };
-}
-
 describe('the proxy process never holds a sealed prompt or answer', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cocoon-seal-'));
-  const procs: Proc[] = [];
+  const nodes = new NodeProcesses();
   after(() => {
-    for (const p of procs) p.child.kill('SIGKILL');
+    nodes.killAll();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -551,7 +516,7 @@ describe('the proxy process never holds a sealed prompt or answer', () => {
         model: 'test-model',
       });
       const common = ['--root-config', rootFile, '--tee', 'fake_tdx', '--peer-policy', 'fake_tdx'];
-      const proxy = run([
+      const proxy = nodes.run([
         'proxy',
         ...common,
         '--dir',
@@ -567,7 +532,6 @@ describe('the proxy process never holds a sealed prompt or answer', () => {
         '--log-level',
         'trace',
       ]);
-      procs.push(proxy);
       await proxy.waitFor(/proxy: workers on/);
       const pid = proxy.child.pid as number;
       try {
@@ -576,7 +540,7 @@ describe('the proxy process never holds a sealed prompt or answer', () => {
         t.skip(`this machine does not let a process read its child's memory: ${(err as Error).message}`);
         return;
       }
-      const worker = run([
+      const worker = nodes.run([
         'worker',
         ...common,
         '--dir',
@@ -586,9 +550,17 @@ describe('the proxy process never holds a sealed prompt or answer', () => {
         '--stats-port',
         '0',
       ]);
-      const sealed = run(['client', ...common, '--dir', join(dir, 'c1'), '--port', '0']);
-      const plain = run(['client', ...common, '--dir', join(dir, 'c2'), '--port', '0', '--seal', 'off']);
-      procs.push(worker, sealed, plain);
+      const sealed = nodes.run(['client', ...common, '--dir', join(dir, 'c1'), '--port', '0']);
+      const plain = nodes.run([
+        'client',
+        ...common,
+        '--dir',
+        join(dir, 'c2'),
+        '--port',
+        '0',
+        '--seal',
+        'off',
+      ]);
       await worker.waitFor(/worker: connected to proxy/);
       const apis = [await sealed.waitFor(/OpenAI API on (\S+)/), await plain.waitFor(/OpenAI API on (\S+)/)];
       await sealed.waitFor(/client: connected to proxy/);
@@ -637,14 +609,13 @@ describe('the proxy process never holds a sealed prompt or answer', () => {
         [false, false],
         'the sealed prompt or answer is in the proxy memory',
       );
-      const logs = proxy.out.join('\n');
+      const logs = proxy.lines.join('\n');
       assert.ok(!logs.includes(promptSealed) && !logs.includes(answerSealed));
       // The client kept its receipts: listed, saved, and checked offline; a changed one fails.
-      const bin = new URL('../bin/cocoon.js', import.meta.url).pathname;
       const saved = join(dir, 'receipts');
       const list = spawnSync(
         process.execPath,
-        [bin, 'client', 'receipts', '--dir', join(dir, 'c1'), '--json', '--save', saved],
+        [COCOON_BIN, 'client', 'receipts', '--dir', join(dir, 'c1'), '--json', '--save', saved],
         { encoding: 'utf8' },
       );
       assert.equal(list.status, 0, list.stderr);
@@ -659,14 +630,14 @@ describe('the proxy process never holds a sealed prompt or answer', () => {
       );
       assert.ok(rows.every((r) => r.verified && r.sealed));
       const file = join(saved, `${(rows[0] as { id: string }).id.replace(/[^0-9a-f]/gi, '-')}.receipt`);
-      const ok = spawnSync(process.execPath, [bin, 'receipt', 'verify', file], { encoding: 'utf8' });
+      const ok = spawnSync(process.execPath, [COCOON_BIN, 'receipt', 'verify', file], { encoding: 'utf8' });
       assert.equal(ok.status, 0, ok.stdout + ok.stderr);
       assert.match(ok.stdout, /sealed to the worker enclave/);
       assert.match(ok.stdout, /^verified: /m);
       const bytes = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
       bytes[bytes.length - 200]! ^= 1;
       writeFileSync(file, bytes.toString('base64'));
-      const bad = spawnSync(process.execPath, [bin, 'receipt', 'verify', file], { encoding: 'utf8' });
+      const bad = spawnSync(process.execPath, [COCOON_BIN, 'receipt', 'verify', file], { encoding: 'utf8' });
       assert.equal(bad.status, 1, bad.stdout + bad.stderr);
       assert.match(bad.stdout, /NOT VERIFIED/);
     } finally {
