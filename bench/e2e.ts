@@ -8,8 +8,7 @@
 // COCOON_BENCH_PROFILE=DIR writes a CPU profile of every process into DIR.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
@@ -17,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Benchmark } from '../src/cli/commands/bench.ts';
-import { FAKE_TDX_IMAGE_HASH } from '../src/tee/fake-tdx.ts';
+import { writeLocalRootConfig } from '../src/node/local-root-config.ts';
 import { BENCH_MODEL } from './fixed-backend.ts';
 import { findNginx, type Nginx, startNginx } from './nginx.ts';
 
@@ -224,15 +223,11 @@ export const e2eBench: Benchmark = {
       const backendUrl = `http://127.0.0.1:${backend.match}`;
       const [wp, cp] = [await freePort(), await freePort()];
       const rootFile = join(dir, 'root.json');
-      writeFileSync(
-        rootFile,
-        JSON.stringify({
-          proxies: [{ workers: `127.0.0.1:${wp}`, clients: `127.0.0.1:${cp}` }],
-          proxy_hashes: [FAKE_TDX_IMAGE_HASH],
-          worker_hashes: [FAKE_TDX_IMAGE_HASH],
-          model_hashes: [createHash('sha256').update(BENCH_MODEL).digest('hex')],
-        }),
-      );
+      await writeLocalRootConfig(rootFile, {
+        workers: `127.0.0.1:${wp}`,
+        clients: `127.0.0.1:${cp}`,
+        model: BENCH_MODEL,
+      });
       const common = ['bin/cocoon.js'];
       const opts = ['--root-config', rootFile, '--tee', 'fake_tdx', '--peer-policy', 'fake_tdx'];
       const proxy = await start(

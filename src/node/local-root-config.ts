@@ -1,0 +1,48 @@
+// A JSON root config file (what `--root-config` reads, see rootConfigFromJson) for a local network on fake TDX, as
+// tests and benchmarks start one: one proxy, the fake-TDX image, one model, and (optionally) the contract codes and
+// a root address so that nodes sign payments without a chain.
+
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { compileContract } from '../chain/compile.ts';
+import { FAKE_TDX_IMAGE_HASH } from '../tee/fake-tdx.ts';
+
+export interface LocalRootConfigOptions {
+  /** The proxy's address for workers, `host:port`. */
+  workers: string;
+  /** The proxy's address for clients, `host:port`. */
+  clients: string;
+  /** The one model allowed (its SHA-256 goes in `model_hashes`). */
+  model: string;
+  /** With a root address, the proxy, worker and client contract codes are written too. */
+  rootAddress?: string;
+}
+
+/**
+ * Writes a root config listing one proxy, the fake-TDX image hash for proxies and workers, and one model.
+ *
+ * @example
+ * await writeLocalRootConfig('root.json', { workers: '127.0.0.1:11001', clients: '127.0.0.1:11002', model: 'm' });
+ */
+export async function writeLocalRootConfig(file: string, o: LocalRootConfigOptions): Promise<void> {
+  const root: Record<string, unknown> = {
+    proxies: [{ workers: o.workers, clients: o.clients }],
+    proxy_hashes: [FAKE_TDX_IMAGE_HASH],
+    worker_hashes: [FAKE_TDX_IMAGE_HASH],
+    model_hashes: [createHash('sha256').update(o.model).digest('hex')],
+  };
+  if (o.rootAddress) {
+    const [proxy, worker, client] = await Promise.all([
+      compileContract('proxy'),
+      compileContract('worker'),
+      compileContract('client'),
+    ]);
+    Object.assign(root, {
+      proxy_sc_code: proxy.toBoc().toString('hex'),
+      worker_sc_code: worker.toBoc().toString('hex'),
+      client_sc_code: client.toBoc().toString('hex'),
+      root_address: o.rootAddress,
+    });
+  }
+  writeFileSync(file, JSON.stringify(root));
+}
