@@ -35,20 +35,25 @@ const sha256 = (...parts: Uint8Array[]) => {
  * the receipt, cannot test guesses of the answer against it).
  */
 export class AnswerChain {
-  private h: Buffer;
+  private h: Buffer | undefined;
   chunks = 0;
 
-  constructor(salt?: Uint8Array) {
-    this.h = salt ? Buffer.from(salt) : Buffer.alloc(32);
+  /** `salt` may be given as a function: it is read at the first chunk (a sealed answer derives it late). */
+  constructor(private readonly salt?: Uint8Array | (() => Uint8Array)) {}
+
+  private get start(): Buffer {
+    const s = typeof this.salt === 'function' ? this.salt() : this.salt;
+    return s ? Buffer.from(s) : Buffer.alloc(32);
   }
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    this.h = sha256(this.h, chunk);
+    this.h = sha256(this.h ?? this.start, chunk);
     this.chunks++;
   }
 
   get digest(): Buffer {
+    this.h ??= this.start;
     return this.h;
   }
 }

@@ -299,13 +299,26 @@ export function aeadSeal(
   plaintext: Uint8Array | Uint8Array[],
   aad: Uint8Array,
 ): Buffer {
-  const { cipher } = AEADS[aead];
-  const parts = Array.isArray(plaintext) ? plaintext : [plaintext];
-  const c = createCipheriv(cipher as CipherGCMTypes, key, nonce, { authTagLength: N_TAG });
-  c.setAAD(aad, { plaintextLength: parts.reduce((n, p) => n + p.length, 0) });
-  const out = parts.map((p) => c.update(p));
-  out.push(c.final(), c.getAuthTag());
-  return Buffer.concat(out);
+  return prepareSeal(aead, key, nonce)(plaintext, aad);
+}
+
+/**
+ * One AEAD encryption made ready now (its cipher object, the costly part inside a busy process) and run later:
+ * a sealer prepared while waiting keeps that cost off the answer's path. The returned function seals once.
+ */
+export function prepareSeal(
+  aead: AeadId,
+  key: Uint8Array,
+  nonce: Uint8Array,
+): (plaintext: Uint8Array | Uint8Array[], aad: Uint8Array) => Buffer {
+  const c = createCipheriv(AEADS[aead].cipher as CipherGCMTypes, key, nonce, { authTagLength: N_TAG });
+  return (plaintext, aad) => {
+    const parts = Array.isArray(plaintext) ? plaintext : [plaintext];
+    c.setAAD(aad, { plaintextLength: parts.reduce((n, p) => n + p.length, 0) });
+    const out = parts.map((p) => c.update(p));
+    out.push(c.final(), c.getAuthTag());
+    return Buffer.concat(out);
+  };
 }
 
 /** One AEAD decryption; `SEAL_OPEN_FAILED` when the tag does not verify. */
@@ -324,7 +337,9 @@ export function aeadOpen(
     d.setAAD(aad, { plaintextLength: body.length });
     d.setAuthTag(ciphertext.subarray(ciphertext.length - N_TAG));
     const head = d.update(body);
-    return Buffer.concat([head, d.final()]);
+    const tail = d.final();
+    // An AEAD's final() adds nothing after the tag checks: no second copy of a large plaintext.
+    return tail.length === 0 ? head : Buffer.concat([head, tail]);
   } catch (err) {
     throw new SealError('SEAL_OPEN_FAILED', 'the ciphertext does not authenticate', { cause: err });
   }

@@ -218,4 +218,29 @@ describe('sealed queries and answers', () => {
     };
     assert.throws(() => openSealedQuery(encodeTl(stripped), a), { code: 'SEAL_MALFORMED' });
   });
+
+  it('requests in one session each get a fresh nonce, the sealer made ahead included', async () => {
+    const a = worker();
+    const sessions = new SealSessions();
+    const opened = new OpenedSessions();
+    const nonces = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      const { query, reader } = sealQuery({ model: 'm', maxTokens: 8, request, recipients: [a], sessions });
+      const q = decodeTl(query);
+      if (q._ !== 'ext.sealedQuery') throw new Error('not sealed');
+      nonces.add(Buffer.from(q.nonce).toString('hex'));
+      const o = openSealedQuery(query, { ...a, sessions: opened });
+      assert.deepEqual(o.request, request);
+      reader.prepare(); // the answer keys, derived ahead as the client does while it waits
+      o.writer.prepare();
+      assert.equal(
+        reader.head(o.writer.head(Buffer.from(`answer ${i}`), true)).data.toString(),
+        `answer ${i}`,
+      );
+      // Let the next request's sealer be made in the idle moment, as between requests.
+      if (i % 2) await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(nonces.size, 4);
+    assert.equal(opened.size, 1, 'one session for all four');
+  });
 });

@@ -13,9 +13,11 @@
 // change nothing: the header (model, max_tokens, the recipients' keys, the nonce) is the associated data of every
 // encryption.
 //
-// Answer: the chosen worker and the client derive an answer key and nonce (HMAC-SHA512 under the session secret)
-// from the request's nonce and a random nonce of the worker's (so no other recipient can, and a replayed request is
-// answered under a fresh key), and seal every chunk as flag ‖ data under nonce = base XOR index.
+// Answer: the chosen worker and the client derive the request's answer key and receipt salt (HMAC-SHA512 under the
+// session secret, so no other recipient can) from the request's nonce: the client while it waits for the answer,
+// the worker while its engine computes, both off the answer's path. The worker draws a random base nonce for its
+// answer (so a replayed request is answered under fresh nonces: never two answers under one key and nonce) and
+// seals every chunk as flag ‖ data under nonce = base XOR index.
 // A chunk dropped, repeated or moved fails to open; an answer ended before the chunk flagged last is reported as
 // cut short.
 
@@ -30,6 +32,7 @@ import {
   aeadOpen,
   aeadSeal,
   type HpkeContext,
+  prepareSeal,
   setupBaseRecipient,
   setupBaseSender,
 } from './hpke.ts';
@@ -41,10 +44,11 @@ const QUERY_INFO = new TextEncoder().encode('cocoon sealed query v1');
 /** Exporter context of a session's secrets. */
 const SESSION_EXPORT = new TextEncoder().encode('cocoon seal session v1');
 /**
- * HKDF info of an answer's key, base nonce and receipt salt (the salt its receipt's hashes are keyed with, so that
- * the proxy cannot test guesses of the prompt or answer against them).
+ * HMAC info of a request's answer key and receipt salt (the salt its receipt's hashes are keyed with, so that the
+ * proxy cannot test guesses of the prompt or answer against them).
  */
-const ANSWER_INFO = new TextEncoder().encode('cocoon sealed answer v1');
+const ANSWER_INFO = new TextEncoder().encode('cocoon sealed answer v2');
+const SALT_LEN = 32;
 const SECRET_LEN = 32;
 const NONCE_LEN = 12;
 /** How long a client reuses one encapsulation with a worker, and for how many requests at most. */
@@ -84,36 +88,60 @@ function header(
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+
+/**
+ * Fresh random bytes (nonces, content keys) cut from a 4 KiB pool of the CSPRNG: one call into OpenSSL every ~100
+ * requests instead of one or two a request, each of which costs tens of µs on the answer path of a busy node.
+ * Bytes are handed out once, and a refill makes a new pool, so nothing handed out ever changes.
+ */
+export function poolRandom(n: number): Buffer {
+  if (n > 512) return randomBytes(n);
+  if (poolAt + n > pool.length) {
+    pool = randomBytes(4096);
+    poolAt = 0;
+  }
+  const out = pool.subarray(poolAt, poolAt + n);
+  poolAt += n;
+  return out;
+}
+
+/** A request's answer key and receipt salt, from the session secret and the request's nonce. */
+interface AnswerKeys {
+  key: Buffer;
+  receiptSalt: Buffer;
+}
+
+function answerKeys(aead: AeadId, secret: Uint8Array, nonce: Uint8Array): AnswerKeys {
+  const nk = aeadKeyLength(aead);
+  // One HMAC-SHA512 keyed with the (uniformly random) session secret is a PRF: 64 bytes for the key and the salt.
+  // HKDF's extract and expand rounds would cost four HMACs.
+  const okm = createHmac('sha512', secret).update(ANSWER_INFO).update(nonce).digest();
+  return { key: okm.subarray(0, nk), receiptSalt: okm.subarray(nk, nk + SALT_LEN) };
+}
+
 /** Seals (or opens) one answer's chunks in order. */
 class AnswerCipher {
   private index = 0n;
   private ended = false;
+  /** The first chunk's sealer, made ahead (a worker's, while its engine computes). */
+  private primed: ReturnType<typeof prepareSeal> | undefined;
 
+  /** `answerNonce`: the worker's random 32 bytes; the first 12 are the base of the chunk nonces. */
   constructor(
     private readonly aead: AeadId,
-    private readonly key: Buffer,
-    private readonly base: Buffer,
-    /** Known to the client and the answering worker only: the receipt's hashes are salted with it. */
-    readonly receiptSalt: Buffer,
-  ) {}
-
-  /**
-   * The answer cipher of one request: from the session secret, the request's nonce and the worker's answer nonce.
-   * The worker's part matters: a proxy that replays a request gets its answer under another key, never two
-   * answers under one key and nonce.
-   */
-  static from(aead: AeadId, secret: Uint8Array, nonce: Uint8Array, answerNonce: Uint8Array): AnswerCipher {
+    private readonly keys: AnswerKeys,
+    answerNonce: Uint8Array,
+  ) {
     if (answerNonce.length !== 32) throw new SealError('SEAL_MALFORMED', 'answer nonce length');
-    const nk = aeadKeyLength(aead);
-    // One HMAC-SHA512 keyed with the (uniformly random) session secret is a PRF: 64 bytes for the key, the base
-    // nonce and the receipt salt (20 or 36 bytes). HKDF's extract and expand rounds would cost four HMACs.
-    const okm = createHmac('sha512', secret).update(ANSWER_INFO).update(nonce).update(answerNonce).digest();
-    return new AnswerCipher(
-      aead,
-      okm.subarray(0, nk),
-      okm.subarray(nk, nk + NONCE_LEN),
-      okm.subarray(nk + NONCE_LEN),
-    );
+    this.base = Buffer.from(answerNonce.subarray(0, NONCE_LEN));
+  }
+
+  private readonly base: Buffer;
+
+  get receiptSalt(): Buffer {
+    return this.keys.receiptSalt;
   }
 
   private nonce(): Buffer {
@@ -126,15 +154,23 @@ class AnswerCipher {
     return n;
   }
 
+  /** Makes the next chunk's sealer now. */
+  prime(): void {
+    if (this.primed || this.ended) return;
+    this.primed = prepareSeal(this.aead, this.keys.key, this.nonce());
+  }
+
   seal(data: Uint8Array, last: boolean): Buffer {
     if (this.ended) throw new SealError('SEAL_FAILED', 'the answer was already sealed as complete');
     if (last) this.ended = true;
-    return aeadSeal(this.aead, this.key, this.nonce(), [last ? FLAG_ONE : FLAG_ZERO, data], EMPTY);
+    const sealer = this.primed ?? prepareSeal(this.aead, this.keys.key, this.nonce());
+    this.primed = undefined;
+    return sealer([last ? FLAG_ONE : FLAG_ZERO, data], EMPTY);
   }
 
   open(ct: Uint8Array): { data: Buffer; last: boolean } {
     if (this.ended) throw new SealError('SEAL_OPEN_FAILED', 'a sealed chunk after the last one');
-    const pt = aeadOpen(this.aead, this.key, this.nonce(), ct, new Uint8Array(0));
+    const pt = aeadOpen(this.aead, this.keys.key, this.nonce(), ct, EMPTY);
     if (pt.length < 1) throw new SealError('SEAL_OPEN_FAILED', 'an empty sealed chunk');
     const last = (pt[0]! & FLAG_LAST) !== 0;
     if (last) this.ended = true;
@@ -153,12 +189,28 @@ export class SealedAnswerReader {
   private cipher: AnswerCipher | undefined;
   /** The certificate key of the worker that answered (hex), once the head has arrived. */
   worker: string | undefined;
+  private readonly keys = new Map<string, AnswerKeys>();
 
   constructor(
     private readonly aead: AeadId,
     private readonly secrets: Map<string, Uint8Array>,
     private readonly nonce: Uint8Array,
   ) {}
+
+  /** Derives every recipient's answer keys now: call it while the answer is awaited (idempotent). */
+  prepare(): void {
+    for (const worker of this.secrets.keys()) this.keysOf(worker);
+  }
+
+  private keysOf(worker: string): AnswerKeys | undefined {
+    let k = this.keys.get(worker);
+    const secret = this.secrets.get(worker);
+    if (!k && secret) {
+      k = answerKeys(this.aead, secret, this.nonce);
+      this.keys.set(worker, k);
+    }
+    return k;
+  }
 
   /** Opens the first answer (an `ext.sealedAnswerHead`). */
   head(bytes: Uint8Array): { data: Buffer; last: boolean } {
@@ -171,11 +223,10 @@ export class SealedAnswerReader {
     }
     if (h._ !== 'ext.sealedAnswerHead')
       throw new SealError('SEAL_OPEN_FAILED', 'the answer head is not sealed');
-    const secret = this.secrets.get(hex(h.worker_key));
-    if (!secret)
-      throw new SealError('SEAL_OPEN_FAILED', 'answered by a worker the request was not sealed to');
+    const keys = this.keysOf(hex(h.worker_key));
+    if (!keys) throw new SealError('SEAL_OPEN_FAILED', 'answered by a worker the request was not sealed to');
     this.worker = hex(h.worker_key);
-    this.cipher = AnswerCipher.from(this.aead, secret, this.nonce, h.answer_nonce);
+    this.cipher = new AnswerCipher(this.aead, keys, h.answer_nonce);
     return this.cipher.open(h.data);
   }
 
@@ -216,11 +267,11 @@ function sessionKeys(aead: AeadId, ctx: HpkeContext): SessionKeys {
  * sealQuery({ model, maxTokens, request, recipients, sessions });
  */
 export class SealSessions {
-  private readonly byKey = new Map<string, SessionKeys & { enc: Uint8Array; at: number; uses: number }>();
+  private readonly byKey = new Map<string, ClientSession>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  get(aead: AeadId, sealKey: Uint8Array): SessionKeys & { enc: Uint8Array } {
+  get(aead: AeadId, sealKey: Uint8Array): ClientSession {
     const id = `${aead}:${hex(sealKey)}`;
     const t = this.now();
     let s = this.byKey.get(id);
@@ -236,7 +287,32 @@ export class SealSessions {
     s.uses++;
     return s;
   }
+
+  /**
+   * A nonce and a sealer under a session's key for a request sealed to that worker alone: the one made ahead, if
+   * any; the next one is made in the next idle moment, off the next request's path.
+   */
+  requestSealer(aead: AeadId, s: ClientSession): { nonce: Buffer; seal: ReturnType<typeof prepareSeal> } {
+    const make = () => {
+      const nonce = poolRandom(NONCE_LEN);
+      return { nonce, seal: prepareSeal(aead, s.wrap, nonce) };
+    };
+    const ready = s.next ?? make();
+    s.next = undefined;
+    setImmediate(() => {
+      s.next ??= make();
+    });
+    return ready;
+  }
 }
+
+/** A client's session with a worker: the encapsulation it sends, and the next request's sealer, made ahead. */
+type ClientSession = SessionKeys & {
+  enc: Uint8Array;
+  at: number;
+  uses: number;
+  next?: { nonce: Buffer; seal: ReturnType<typeof prepareSeal> } | undefined;
+};
 
 /**
  * A worker's sessions with its clients, by their encapsulation: bounded, oldest dropped first.
@@ -286,17 +362,19 @@ export function sealQuery(opts: {
   const sessions = opts.sessions ?? new SealSessions();
   const nk = aeadKeyLength(aead);
   const single = opts.recipients.length === 1;
-  const rnd = randomBytes(NONCE_LEN + nk + NONCE_LEN * opts.recipients.length);
-  const nonce = rnd.subarray(0, NONCE_LEN);
+  const sessionsOf = opts.recipients.map((r) => sessions.get(aead, r.sealKey));
+  // Sealed to one worker, the request goes under its session key itself (random nonce, the header as associated
+  // data); to several, under a random content key each of them gets wrapped.
+  const first = sessionsOf[0] as ClientSession;
+  const direct = single ? sessions.requestSealer(aead, first) : undefined;
+  const rnd = poolRandom(single ? 0 : NONCE_LEN + nk + NONCE_LEN * opts.recipients.length);
+  const nonce = direct ? direct.nonce : rnd.subarray(0, NONCE_LEN);
+  const cek = single ? first.wrap : rnd.subarray(NONCE_LEN, NONCE_LEN + nk);
   const workerKeys = opts.recipients.map((r) => r.workerKey);
   const aad = header({ suite: aead, model: opts.model, max_tokens: opts.maxTokens, workerKeys, nonce });
   const secrets = new Map<string, Uint8Array>();
-  const sessionsOf = opts.recipients.map((r) => sessions.get(aead, r.sealKey));
-  // Sealed to one worker, the request goes under its session key itself (random nonce, the header as associated
-  // data); to several, under a content key each of them gets wrapped.
-  const cek = single ? (sessionsOf[0] as SessionKeys).wrap : rnd.subarray(NONCE_LEN, NONCE_LEN + nk);
   const recipients = opts.recipients.map((r, i) => {
-    const s = sessionsOf[i] as SessionKeys & { enc: Uint8Array };
+    const s = sessionsOf[i] as ClientSession;
     secrets.set(hex(r.workerKey), s.secret);
     const at = NONCE_LEN + nk + NONCE_LEN * i;
     const wrapNonce = rnd.subarray(at, at + NONCE_LEN);
@@ -316,7 +394,7 @@ export function sealQuery(opts: {
     max_tokens: opts.maxTokens,
     recipients,
     nonce,
-    ciphertext: aeadSeal(aead, cek, nonce, opts.request, aad),
+    ciphertext: direct ? direct.seal(opts.request, aad) : aeadSeal(aead, cek, nonce, opts.request, aad),
   });
   if (!single) cek.fill(0);
   return { query, reader: new SealedAnswerReader(aead, secrets, Buffer.from(nonce)) };
@@ -362,31 +440,45 @@ function decodeSealed(query: Uint8Array): SealedQuery {
   return q;
 }
 
-/** The worker's side of one sealed request: seals its answer chunks for the client. */
+/**
+ * The worker's side of one sealed request: seals its answer chunks for the client. The answer cipher is derived
+ * on first use, or ahead of it with {@link prepare} while the engine works, off the answer's path.
+ */
 export class SealedAnswerWriter {
+  private derived: { cipher: AnswerCipher; answerNonce: Uint8Array } | undefined;
+
   constructor(
     private readonly workerKey: Uint8Array,
-    private readonly cipher: AnswerCipher,
-    private readonly answerNonce: Uint8Array,
+    private readonly derive: () => { cipher: AnswerCipher; answerNonce: Uint8Array },
   ) {}
+
+  /** Derives the answer cipher and makes its first sealer now (idempotent). */
+  prepare(): { cipher: AnswerCipher; answerNonce: Uint8Array } {
+    if (!this.derived) {
+      this.derived = this.derive();
+      this.derived.cipher.prime();
+    }
+    return this.derived;
+  }
 
   /** The first answer: an `ext.sealedAnswerHead` naming this worker and its answer nonce. */
   head(data: Uint8Array, last: boolean): Buffer {
+    const { cipher, answerNonce } = this.prepare();
     return encodeTl({
       _: 'ext.sealedAnswerHead',
       worker_key: this.workerKey,
-      answer_nonce: this.answerNonce,
-      data: this.cipher.seal(data, last),
+      answer_nonce: answerNonce,
+      data: cipher.seal(data, last),
     });
   }
 
   part(data: Uint8Array, last: boolean): Buffer {
-    return this.cipher.seal(data, last);
+    return this.prepare().cipher.seal(data, last);
   }
 
   /** The salt of this answer's receipt. */
   get receiptSalt(): Buffer {
-    return this.cipher.receiptSalt;
+    return this.prepare().cipher.receiptSalt;
   }
 }
 
@@ -432,15 +524,16 @@ export function openSealedQuery(
     request = aeadOpen(aead, cek, q.nonce, q.ciphertext, aad);
     cek.fill(0);
   }
-  const answerNonce = randomBytes(32);
   return {
     request,
     model: q.model,
     maxTokens: q.max_tokens,
-    writer: new SealedAnswerWriter(
-      me.workerKey,
-      AnswerCipher.from(aead, session.secret, q.nonce, answerNonce),
-      answerNonce,
-    ),
+    writer: new SealedAnswerWriter(me.workerKey, () => {
+      const answerNonce = poolRandom(32);
+      return {
+        cipher: new AnswerCipher(aead, answerKeys(aead, session.secret, q.nonce), answerNonce),
+        answerNonce,
+      };
+    }),
   };
 }

@@ -586,6 +586,8 @@ export class ClientNode {
           p.info.sealed = true;
           p.info.recipients = targets.map((t) => t.key);
           send(sealed.query);
+          // The answer keys are derived while the answer is awaited, not when it arrives.
+          setImmediate(() => sealed.reader.prepare());
         },
         (err: Error) => {
           this.opts.log?.(`client: listing the sealable workers of ${q.model}: ${err.message}`);

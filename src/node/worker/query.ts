@@ -10,7 +10,12 @@ import type { InferenceEngine } from '../../openai/engine.ts';
 import { validateRequest } from '../../openai/validate.ts';
 import { type AdjustedTokens, adjustTokens, type Multipliers } from '../../pricing/tokens.ts';
 import { AnswerChain, type ReceiptBody, requestHash } from '../../receipt/receipt.ts';
-import { isSealedQuery, OpenedSessions, openSealedQuery } from '../../seal/sealed.ts';
+import {
+  isSealedQuery,
+  OpenedSessions,
+  openSealedQuery,
+  type SealedAnswerWriter,
+} from '../../seal/sealed.ts';
 import { decodeTl, encodeTl } from '../../tl/cocoon.ts';
 import type { TlConstructors, TlFunctions, TlTypes } from '../../tl/cocoon-api.gen.ts';
 import { unixTime } from '../rpc.ts';
@@ -84,7 +89,7 @@ export class WorkerQueries {
     opts: { receipt?: boolean } = {},
   ): Promise<AdjustedTokens> {
     let send = plainSend;
-    let salt: Uint8Array | undefined;
+    let writer: SealedAnswerWriter | undefined;
     let query = q.query;
     let sealedMaxTokens: number | undefined;
     if (isSealedQuery(q.query)) {
@@ -96,7 +101,7 @@ export class WorkerQueries {
         query = opened.request;
         sealedMaxTokens = opened.maxTokens;
         const w = opened.writer;
-        salt = w.receiptSalt;
+        writer = w;
         // With a receipt (signed over every chunk, sent just before), the empty last message needs no sealing: the
         // client takes the answer's end from the receipt. Without one, the end is a sealed chunk flagged last.
         const receiptEnds = opts.receipt === true && this.opts.receipt !== undefined;
@@ -123,6 +128,8 @@ export class WorkerQueries {
     const now = this.opts.now ?? unixTime;
     const start = now();
     const coefficient = Number(q.coefficient);
+    // A sealed answer's receipt salt comes with its cipher, derived while the engine works (prepare, below).
+    const salt = writer ? () => (writer as SealedAnswerWriter).receiptSalt : undefined;
     const chain = new AnswerChain(salt);
     let status = 0;
     const signer = opts.receipt ? this.opts.receipt : undefined;
@@ -133,8 +140,8 @@ export class WorkerQueries {
         model: this.opts.model,
         worker_key: signer.workerKey,
         image_hash: signer.imageHash,
-        sealed: salt !== undefined,
-        request_hash: requestHash(query, salt),
+        sealed: writer !== undefined,
+        request_hash: requestHash(query, writer?.receiptSalt),
         status,
         answer_hash: chain.digest,
         answer_chunks: chain.chunks,
@@ -256,7 +263,10 @@ export class WorkerQueries {
           timeoutMs: Math.max(1, Math.floor(q.timeout * 950)),
         };
         if (signal) r.signal = signal;
-        res = await this.opts.engine.request(r);
+        const pending = this.opts.engine.request(r);
+        // The answer cipher (an HMAC and a random nonce) is made while the engine computes, not after.
+        if (writer) setImmediate(() => writer?.prepare());
+        res = await pending;
       } catch (err) {
         const timeout = err instanceof CocoonError && err.code === 'ENGINE_TIMEOUT';
         return fail(
