@@ -43,13 +43,14 @@ const x = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined || b <= 0 ? undefined : `${Number((a / b).toPrecision(3))}×`;
 
 const SEALED_PLAN =
-  'Measured with sealed and plain requests alternating one by one (drift cancels). The same gap shows in one ' +
-  'process (about 0.4 ms): per request the client seals the query under a cached HPKE session and the worker ' +
-  'opens it, one HMAC derives the answer key, and each answer chunk (the head with the first bytes, the rest) is ' +
-  "sealed and opened once; the answer's end is vouched for by the signed receipt. Each AEAD call builds an " +
-  'OpenSSL cipher object, 25-35 µs inside the busy node processes against 5-10 µs in a microbenchmark, so these ' +
-  'are most of the gap. Plan: profile the sealed path alone in one process (object churn, the query decoded on ' +
-  'both proxy and worker) until it is under 5%.';
+  'Measured with sealed and plain requests alternating one by one (drift cancels); on this shared 2-core machine ' +
+  'the estimate moves between runs (0.16-0.52 ms, 2-8%, over eight runs; most above 5%). On the path of a request, sealing is four AEAD calls (the ' +
+  'client seals the query, the worker opens it, seals the answer head, the client opens it): each native crypto ' +
+  'call costs 20-50 µs on a cold CPU cache inside the busy node processes against 3-10 µs in a loop (the first ' +
+  'call of a kind in a request pays most). What can wait is already off the path: answer keys derived while the ' +
+  'answer is awaited (client) and while the engine computes (worker), the next sealer made ahead, nonces from a ' +
+  "pool. Plan: fewer allocations per sealed answer (the sealed client's scavenges take longer), a synchronous " +
+  'fast path for cached sealing targets, and one TL pass over the sealed query at the proxy and the worker.';
 
 const E2E_PLAN =
   'nginx forwards bytes; the chain does per-request work in JS on three hops (the client parses, validates and ' +
