@@ -120,6 +120,13 @@ interface SealTarget {
   max: number;
 }
 
+/** A proxy's list of the sealable workers of one model: asked for at `at`, and once answered, at hand. */
+interface CatalogueEntry {
+  at: number;
+  list: Promise<SealTarget[]>;
+  listed?: SealTarget[];
+}
+
 /** How long a proxy's list of sealable workers is reused. */
 const CATALOGUE_TTL_MS = 2000;
 /** How many workers a request is sealed to: the proxy picks among them, and fails over within them. */
@@ -178,7 +185,7 @@ interface ClientSession extends ProxySession {
   /** The proxy speaks cocoon_ext.tl. */
   ext: boolean;
   /** Sealable workers by model, as last listed. */
-  catalogue: Map<string, { at: number; list: Promise<SealTarget[]> }>;
+  catalogue: Map<string, CatalogueEntry>;
 }
 
 export class ClientNode {
@@ -550,52 +557,54 @@ export class ClientNode {
     } else if (!s.ext) {
       fail(ANSWER_ERROR.notready, `the proxy at ${s.address} cannot carry a sealed request (require_e2e)`);
     } else {
-      this.sealTargets(s, q.model, q.maxCoefficient, q.minTcb).then(
-        (targets) => {
-          if (targets.length === 0) {
-            if (q.minTcb) {
-              fail(
-                ANSWER_ERROR.notready,
-                `no worker of ${q.model} is attested at TCB status ${q.minTcb} or better (min_tcb)`,
-              );
-            } else if (mode === 'require') {
-              fail(
-                ANSWER_ERROR.notready,
-                `no attested worker of ${q.model} can take a sealed request (require_e2e)`,
-              );
-            } else {
-              send(q.query);
-            }
-            return;
+      const sealTo = (targets: SealTarget[]) => {
+        if (targets.length === 0) {
+          if (q.minTcb) {
+            fail(
+              ANSWER_ERROR.notready,
+              `no worker of ${q.model} is attested at TCB status ${q.minTcb} or better (min_tcb)`,
+            );
+          } else if (mode === 'require') {
+            fail(
+              ANSWER_ERROR.notready,
+              `no attested worker of ${q.model} can take a sealed request (require_e2e)`,
+            );
+          } else {
+            send(q.query);
           }
-          let sealed: ReturnType<typeof sealQuery>;
-          try {
-            sealed = sealQuery({
-              model: q.model,
-              maxTokens: q.maxTokens,
-              request: q.query,
-              recipients: targets.map((t) => ({ workerKey: t.peer.publicKey, sealKey: t.peer.sealKey })),
-              sessions: this.sealSessions,
-            });
-          } catch (err) {
-            fail(ANSWER_ERROR.failure, `could not seal the request: ${(err as Error).message}`);
-            return;
-          }
-          p.reader = sealed.reader;
-          p.sealedTo = new Map(targets.map((t) => [t.key, t]));
-          p.info.sealed = true;
-          p.info.recipients = targets.map((t) => t.key);
-          send(sealed.query);
-          // The answer keys are derived while the answer is awaited, not when it arrives.
-          setImmediate(() => sealed.reader.prepare());
-        },
-        (err: Error) => {
+          return;
+        }
+        let sealed: ReturnType<typeof sealQuery>;
+        try {
+          sealed = sealQuery({
+            model: q.model,
+            maxTokens: q.maxTokens,
+            request: q.query,
+            recipients: targets.map((t) => ({ workerKey: t.peer.publicKey, sealKey: t.peer.sealKey })),
+            sessions: this.sealSessions,
+          });
+        } catch (err) {
+          fail(ANSWER_ERROR.failure, `could not seal the request: ${(err as Error).message}`);
+          return;
+        }
+        p.reader = sealed.reader;
+        p.sealedTo = new Map(targets.map((t) => [t.key, t]));
+        p.info.sealed = true;
+        p.info.recipients = targets.map((t) => t.key);
+        send(sealed.query);
+        // The answer keys are derived while the answer is awaited, not when it arrives.
+        setImmediate(() => sealed.reader.prepare());
+      };
+      // A fresh list is used at once; else the request waits for the proxy to list its workers.
+      const listed = this.listedTargets(s, q.model);
+      if (listed) sealTo(this.rankTargets(listed, q.maxCoefficient, q.minTcb));
+      else
+        this.sealTargets(s, q.model, q.maxCoefficient, q.minTcb).then(sealTo, (err: Error) => {
           this.opts.log?.(`client: listing the sealable workers of ${q.model}: ${err.message}`);
           if (mode === 'require')
             fail(ANSWER_ERROR.notready, `cannot list the workers to seal to: ${err.message}`);
           else send(q.query);
-        },
-      );
+        });
     }
     return {
       id: key,
@@ -864,14 +873,29 @@ export class ClientNode {
   ): Promise<SealTarget[]> {
     let c = s.catalogue.get(model);
     if (!c || Date.now() - c.at > CATALOGUE_TTL_MS) {
-      c = { at: Date.now(), list: this.listSealable(s, model) };
-      s.catalogue.set(model, c);
-      const entry = c;
-      c.list.catch(() => {
-        if (s.catalogue.get(model) === entry) s.catalogue.delete(model);
-      });
+      const entry: CatalogueEntry = { at: Date.now(), list: this.listSealable(s, model) };
+      s.catalogue.set(model, entry);
+      entry.list.then(
+        (l) => {
+          entry.listed = l;
+        },
+        () => {
+          if (s.catalogue.get(model) === entry) s.catalogue.delete(model);
+        },
+      );
+      c = entry;
     }
-    const all = await c.list;
+    return this.rankTargets(await c.list, maxCoefficient, minTcb);
+  }
+
+  /** The sealable workers of `model` as listed by the proxy, when that list is fresh and at hand. */
+  private listedTargets(s: ClientSession, model: string): SealTarget[] | undefined {
+    const c = s.catalogue.get(model);
+    return c?.listed && Date.now() - c.at <= CATALOGUE_TTL_MS ? c.listed : undefined;
+  }
+
+  /** The workers (at most three) a request is sealed to, out of those listed: affordable, least loaded first. */
+  private rankTargets(all: SealTarget[], maxCoefficient: number, minTcb?: TcbStatus): SealTarget[] {
     const list = minTcb ? all.filter((t) => tcbAtLeast(t.peer.status, minTcb)) : all;
     const affordable = list.filter((t) => t.coefficient <= maxCoefficient);
     // None affordable: sealed to the cheapest all the same, so that the proxy says what coefficient would do.
