@@ -53,10 +53,11 @@ const SEALED_PLAN =
   'pool, a fresh list of workers used at once. Traced per hop across the processes, what is left is the ' +
   'client sealing the query (~90-100 µs), the proxy reading it (~30 µs), the worker opening it (~140 ' +
   'µs: TL decode 40, associated data 30, AEAD 70) and the client opening the answer head (~90 µs); the ' +
-  'TL codec takes ~1 µs for these in a loop, so it is the cold cache, not the work. Plan: per-session ' +
-  "counter nonces, so that the worker can make the request's decipher ahead as the client makes its " +
-  "sealer, and an early answer start naming the worker's nonce, so that the client can make the head's " +
-  'decipher while the engine computes.';
+  'TL codec takes ~1 µs for these in a loop, so it is the cold cache, not the work. Tried and dropped, ' +
+  'no change beyond the run-to-run noise: a hand-written codec for the sealed query, and counter nonces ' +
+  "letting the worker make the request's decipher ahead. Plan: measure the hops with each node pinned " +
+  "to a core (taskset) to tell cache effects from work, then an early answer start naming the worker's " +
+  "nonce so that the client can make the head's decipher while the engine computes.";
 
 const E2E_PLAN =
   'nginx forwards bytes; the chain does per-request work in JS on three hops (the client parses, validates and ' +
