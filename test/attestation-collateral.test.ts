@@ -6,11 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import { startLocalNetwork } from '../src/node/network.ts';
 import { HttpEngine } from '../src/openai/engine.ts';
 import { verifyReceiptWeb, type WebDcapInput } from '../src/receipt/verify-web.ts';
-import { toHex } from '../src/tee/bytes.ts';
 import { collateralFromPhalaJson } from '../src/tee/collateral.ts';
-import { imageHash } from '../src/tee/dcap.ts';
 import { createFakeIntel } from '../src/tee/fake-intel.ts';
-import { parseTdxQuote } from '../src/tee/quote.ts';
+import { fakeIntelAttestation } from './support/fake-intel-net.ts';
 import { startTestEngine } from './support/openai-server.ts';
 
 const ask = (api: string) =>
@@ -27,17 +25,9 @@ describe('POST /v1/attestation/collateral on a network of TDX-format quotes (a t
   before(async () => {
     const engine = await startTestEngine();
     const fake = await createFakeIntel();
-    const image = toHex(imageHash(parseTdxQuote(fake.issueQuote({ reportData: new Uint8Array(64) })).body));
     const net = await startLocalNetwork({
       workers: [{ engine: new HttpEngine({ url: engine.url }), model: 'ok' }],
-      attestation: {
-        source: () => ({
-          kind: 'fake_intel',
-          getQuote: async (reportData) => fake.issueQuote({ reportData }),
-        }),
-        policy: { kind: 'tdx', collateral: () => fake.collateral, trustedRootDer: fake.rootDer },
-        images: [image],
-      },
+      attestation: fakeIntelAttestation(fake),
       powDifficulty: 4,
       clientFunds: () => ({ balance: 10n ** 15n, stake: 10n ** 15n }),
     });

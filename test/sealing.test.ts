@@ -21,13 +21,11 @@ import { call, sendTl } from '../src/node/rpc.ts';
 import { HttpEngine } from '../src/openai/engine.ts';
 import { verifyLabel } from '../src/receipt/label.ts';
 import { decodeReceipt, verifyReceipt } from '../src/receipt/receipt.ts';
-import type { QuoteSource } from '../src/tee/cert.ts';
-import { imageHash } from '../src/tee/dcap.ts';
 import { createFakeIntel, type FakeIntel } from '../src/tee/fake-intel.ts';
 import { FAKE_TDX_IMAGE_HASH } from '../src/tee/fake-tdx.ts';
-import { parseTdxQuote } from '../src/tee/quote.ts';
 import { decodeTl, encodeTl } from '../src/tl/cocoon.ts';
 import type { TlConstructors, TlTypes } from '../src/tl/cocoon-api.gen.ts';
+import { fakeIntelAttestation } from './support/fake-intel-net.ts';
 import { freePort, writeRootConfig } from './support/local-root.ts';
 import { COCOON_BIN, NodeProcesses } from './support/node-process.ts';
 import { startTestEngine, type TestEngineServer } from './support/openai-server.ts';
@@ -387,30 +385,14 @@ describe('min_tcb on a network under policy tdx (a test PKI, workers at two TCB 
   before(async () => {
     engine = await startTestEngine();
     fake = await createFakeIntel();
-    const issue = (svn2: number): QuoteSource => ({
-      kind: 'fake_intel',
-      getQuote: async (reportData) =>
-        fake.issueQuote({
-          reportData,
-          teeTcbSvn: Uint8Array.of(3, 1, svn2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
-        }),
-    });
-    const image = Buffer.from(
-      imageHash(parseTdxQuote(fake.issueQuote({ reportData: new Uint8Array(64) })).body),
-    );
+    const svn = (svn2: number) => Uint8Array.of(3, 1, svn2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     net = await startLocalNetwork({
       // Worker 0 is UpToDate (TEE TCB SVN 2), worker 1 OutOfDate (1); every node accepts both.
       workers: [0, 1].map(() => ({ engine: new HttpEngine({ url: engine.url }), model: 'ok' })),
-      attestation: {
-        source: (role, i) => issue(role === 'worker' && i === 1 ? 1 : 2),
-        policy: {
-          kind: 'tdx',
-          collateral: () => fake.collateral,
-          trustedRootDer: fake.rootDer,
-          acceptedStatuses: ['UpToDate', 'OutOfDate'],
-        },
-        images: [image.toString('hex')],
-      },
+      attestation: fakeIntelAttestation(fake, {
+        teeTcbSvn: (role, i) => svn(role === 'worker' && i === 1 ? 1 : 2),
+        acceptedStatuses: ['UpToDate', 'OutOfDate'],
+      }),
       powDifficulty: 4,
       clientFunds: () => ({ balance: 10n ** 15n, stake: 10n ** 15n }),
     });
