@@ -96,7 +96,7 @@ let poolAt = 0;
  * requests instead of one or two a request, each of which costs tens of µs on the answer path of a busy node.
  * Bytes are handed out once, and a refill makes a new pool, so nothing handed out ever changes.
  */
-export function poolRandom(n: number): Buffer {
+function poolRandom(n: number): Buffer {
   if (n > 512) return randomBytes(n);
   if (poolAt + n > pool.length) {
     pool = randomBytes(4096);
