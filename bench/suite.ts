@@ -55,9 +55,12 @@ const SEALED_PLAN =
   'µs: TL decode 40, associated data 30, AEAD 70) and the client opening the answer head (~90 µs); the ' +
   'TL codec takes ~1 µs for these in a loop, so it is the cold cache, not the work. Tried and dropped, ' +
   'no change beyond the run-to-run noise: a hand-written codec for the sealed query, and counter nonces ' +
-  "letting the worker make the request's decipher ahead. Plan: measure the hops with each node pinned " +
-  "to a core (taskset) to tell cache effects from work, then an early answer start naming the worker's " +
-  "nonce so that the client can make the head's decipher while the engine computes.";
+  "letting the worker make the request's decipher ahead. With every node pinned to one core the same " +
+  'measurement says 0.74-0.86 ms: all the extra CPU sealing costs across the three nodes, in place; on ' +
+  'two cores part of it overlaps, and on separate machines, as deployed, the work made ahead is off the ' +
+  'path entirely. Plan: find where that CPU goes beyond the crypto itself (~0.05 ms warm), and an early ' +
+  "answer start naming the worker's nonce so that the client can make the head's decipher while the " +
+  'engine computes.';
 
 const E2E_PLAN =
   'nginx forwards bytes; the chain does per-request work in JS on three hops (the client parses, validates and ' +
