@@ -3,11 +3,13 @@
 // worker's Ed25519 signature over the body, the proxy's over the charge and the receipt hash, the certificate's key,
 // the quote binding that key and measuring the image the receipt names, the charge against the worker's count; and,
 // given collateral, DCAP of the quote to Intel's root (tee/dcap-web.ts). The receipt reader is written by hand
-// because it reads one fixed TL layout and two fields of one certificate: a TL codec and an X.509 library would be
-// most of the bundle. Certificate dates are not checked here (the client checked them when it took the receipt).
+// because it reads one fixed TL layout: the TL codec would be most of the bundle; certificates are read with the
+// DER reader DCAP uses. Certificate dates are not checked here (the client checked them when it took the receipt).
 
+import { concatBytes, toHex } from '../tee/bytes.ts';
 import { INTEL_ROOT_KEY_ID } from '../tee/dcap-core.ts';
 import { verifyTdxQuoteWeb } from '../tee/dcap-web.ts';
+import { certFields, OID_ED25519, OID_TDX_QUOTE, spkiKey } from '../tee/der.ts';
 import { fakeTdxReport, isFakeTdxQuote } from '../tee/fake-tdx.ts';
 import { imageHashInput, parseTdxQuote } from '../tee/quote.ts';
 import type { Collateral, TcbStatus } from '../tee/types.ts';
@@ -133,19 +135,9 @@ class Reader {
   }
 }
 
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-const concat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 const utf8 = new TextEncoder();
 const sha256 = async (...parts: Uint8Array[]) =>
-  new Uint8Array(await crypto.subtle.digest('SHA-256', concat(...parts)));
+  new Uint8Array(await crypto.subtle.digest('SHA-256', concatBytes(...parts)));
 
 async function ed25519Verify(key: Uint8Array, signature: Uint8Array, data: Uint8Array): Promise<boolean> {
   try {
@@ -156,67 +148,13 @@ async function ed25519Verify(key: Uint8Array, signature: Uint8Array, data: Uint8
   }
 }
 
-/** One DER element: its tag and where its contents are. */
-function tlv(b: Uint8Array, at: number): { tag: number; start: number; end: number } {
-  const tag = b[at] as number;
-  let len = b[at + 1] as number;
-  let start = at + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n < 1 || n > 3) throw new Error('a DER length the certificate cannot have');
-    len = 0;
-    for (let i = 0; i < n; i++) len = (len << 8) | (b[start + i] as number);
-    start += n;
-  }
-  if (start + len > b.length) throw new Error('the certificate is truncated');
-  return { tag, start, end: start + len };
-}
-
-function children(
-  b: Uint8Array,
-  e: { start: number; end: number },
-): { tag: number; start: number; end: number }[] {
-  const out = [];
-  for (let at = e.start; at < e.end; ) {
-    const c = tlv(b, at);
-    out.push(c);
-    at = c.end;
-  }
-  return out;
-}
-
-const OID_ED25519 = '2b6570';
-/** 1.3.6.1.4.1.12345.1, the quote extension (tee/cert.ts). */
-const OID_QUOTE = '2b06010401e03901';
-
 /** The Ed25519 key and the quote of an RA-TLS certificate. */
 function certificateParts(der: Uint8Array): { key: Uint8Array; quote: Uint8Array | undefined } {
-  const cert = tlv(der, 0);
-  const tbs = children(der, cert)[0];
-  if (!tbs) throw new Error('not a certificate');
-  let key: Uint8Array | undefined;
-  let quote: Uint8Array | undefined;
-  for (const f of children(der, tbs)) {
-    if (f.tag === 0x30) {
-      const [alg, bits] = children(der, f);
-      const oid = alg && alg.tag === 0x30 ? children(der, alg)[0] : undefined;
-      if (oid && bits?.tag === 0x03 && hex(der.subarray(oid.start, oid.end)) === OID_ED25519) {
-        key = der.subarray(bits.start + 1, bits.end);
-      }
-    } else if (f.tag === 0xa3) {
-      const list = children(der, f)[0];
-      for (const ext of list ? children(der, list) : []) {
-        const parts = children(der, ext);
-        const oid = parts[0];
-        const value = parts.at(-1);
-        if (oid && value && hex(der.subarray(oid.start, oid.end)) === OID_QUOTE) {
-          quote = der.subarray(value.start, value.end);
-        }
-      }
-    }
-  }
-  if (key?.length !== 32) throw new Error('no Ed25519 key in the certificate');
-  return { key, quote };
+  const f = certFields(der, 'CERT_INVALID');
+  const k = spkiKey(f.spki, 'CERT_INVALID');
+  if (k.algorithm !== OID_ED25519 || k.key.length !== 32)
+    throw new Error('no Ed25519 key in the certificate');
+  return { key: k.key, quote: f.extensions.get(OID_TDX_QUOTE)?.value };
 }
 
 /** What a certificate's quote measures and binds: the reference's fake (64 bytes) or a TDX quote. */
@@ -226,7 +164,7 @@ async function quoteClaims(
   const fake = isFakeTdxQuote(quote);
   const body = fake ? fakeTdxReport(quote) : parseTdxQuote(quote).body;
   return {
-    image: hex(await sha256(imageHashInput(body))),
+    image: toHex(await sha256(imageHashInput(body))),
     tee: fake ? 'fake_tdx' : 'tdx',
     reportData: body.reportData,
   };
@@ -251,7 +189,7 @@ export async function verifyReceiptWeb(
   r.expect(TL_IDS['ext.receiptBody'], 'a receipt body');
   const model = new TextDecoder().decode(r.bytes());
   const workerKey = r.raw(32);
-  const imageHash = hex(r.raw(32));
+  const imageHash = toHex(r.raw(32));
   const sealed = r.bool();
   r.raw(32); // request hash
   r.i32(); // status
@@ -280,11 +218,11 @@ export async function verifyReceiptWeb(
 
   const problems: string[] = [];
   let overcharged = false;
-  if (!(await ed25519Verify(workerKey, workerSignature, concat(WORKER_DOMAIN, body))))
+  if (!(await ed25519Verify(workerKey, workerSignature, concatBytes(WORKER_DOMAIN, body))))
     problems.push('the worker signature does not verify');
-  if (hex(await sha256(body, workerSignature)) !== hex(receiptHash))
+  if (toHex(await sha256(body, workerSignature)) !== toHex(receiptHash))
     problems.push('the charge is for another receipt');
-  if (!(await ed25519Verify(proxyKey, proxySignature, concat(PROXY_DOMAIN, charge))))
+  if (!(await ed25519Verify(proxyKey, proxySignature, concatBytes(PROXY_DOMAIN, charge))))
     problems.push('the proxy signature does not verify');
   let tee: WebReceiptCheck['tee'] = 'none';
   let dcap: WebReceiptCheck['dcap'];
@@ -294,7 +232,7 @@ export async function verifyReceiptWeb(
   } else {
     try {
       const c = certificateParts(certificate);
-      if (hex(c.key) !== hex(workerKey)) problems.push('the worker certificate is for another key');
+      if (toHex(c.key) !== toHex(workerKey)) problems.push('the worker certificate is for another key');
       if (!c.quote) throw new Error('no quote in the certificate');
       const q = await quoteClaims(c.quote);
       tee = q.tee;
@@ -302,7 +240,8 @@ export async function verifyReceiptWeb(
         problems.push(`the worker certificate attests image ${q.image}, the receipt names another`);
       // REPORTDATA = SHA-512 of the key (cocoon-reference.md §10.1): the quote was made for this key.
       const expected = new Uint8Array(await crypto.subtle.digest('SHA-512', c.key));
-      if (hex(q.reportData) !== hex(expected)) problems.push("the worker's quote is not bound to its key");
+      if (toHex(q.reportData) !== toHex(expected))
+        problems.push("the worker's quote is not bound to its key");
       let input: WebDcapInput | undefined;
       if (q.tee === 'tdx' && opts.dcap) {
         try {
@@ -349,7 +288,7 @@ export async function verifyReceiptWeb(
     overcharged,
     model,
     sealed,
-    workerKey: hex(workerKey),
+    workerKey: toHex(workerKey),
     imageHash,
     tee,
     totalTokens,

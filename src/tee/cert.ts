@@ -11,23 +11,13 @@ import {
 } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { toBase64 } from './bytes.ts';
-import { certExtensions } from './der.ts';
+import { certExtensions, OID_COCOON_SEAL_KEY, OID_TDX_QUOTE, OID_TDX_USER_CLAIMS } from './der.ts';
 import { attestationError } from './errors.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 type GeneratorParams = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0];
 
-/** X.509 extension carrying the raw TDX quote (critical), cocoon-reference.md §10.1. */
-export const OID_TDX_QUOTE = '1.3.6.1.4.1.12345.1';
-/** X.509 extension carrying the user claims: today the 32-byte Ed25519 public key (critical). */
-export const OID_TDX_USER_CLAIMS = '1.3.6.1.4.1.12345.2';
-/**
- * Cocoon's own X.509 extension: the node's raw 32-byte X25519 key that requests are sealed to end to end
- * (non-critical, so reference nodes ignore it). The certificate is signed by the key its quote binds, so the
- * sealing key is as attested as the certificate key: only code inside that TD could have signed it.
- */
-export const OID_COCOON_SEAL_KEY = '1.3.6.1.4.1.12345.3';
 /** Quotes larger than this are refused when a certificate is parsed (as the reference does). */
 export const MAX_QUOTE_EXTENSION = 32 * 1024;
 /** Certificate lifetime, as the reference: one day, refreshed hourly. */

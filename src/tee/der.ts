@@ -227,31 +227,40 @@ export const OID_ECDSA_SHA256 = '1.2.840.10045.4.3.2';
 const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
 const OID_P256 = '1.2.840.10045.3.1.7';
 
-/** The uncompressed point (04‖X‖Y, 65 bytes) of a P-256 SubjectPublicKeyInfo; throws `code` for any other key. */
-export function p256Point(spki: Uint8Array, code: AttestationCode = 'PCK_CHAIN_INVALID'): Uint8Array {
+/** OID of Ed25519 keys (RFC 8410). */
+export const OID_ED25519 = '1.3.101.112';
+
+/** A SubjectPublicKeyInfo's algorithm OID, its parameter OID (an EC key's curve) if any, and the key bytes. */
+export function spkiKey(
+  spki: Uint8Array,
+  code: AttestationCode = 'PCK_CHAIN_INVALID',
+): { algorithm: string; parameter?: string; key: Uint8Array } {
   const r = new DerReader(spki, code);
   const seq = r.next(TAG.SEQUENCE);
   r.end();
   const [alg, bits] = children(seq, code);
   const ids = alg?.tag === TAG.SEQUENCE ? children(alg, code) : [];
-  if (
-    ids.length !== 2 ||
-    ids[0]?.tag !== TAG.OID ||
-    oidToString(ids[0].value) !== OID_EC_PUBLIC_KEY ||
-    ids[1]?.tag !== TAG.OID ||
-    oidToString(ids[1].value) !== OID_P256
-  ) {
+  if (ids[0]?.tag !== TAG.OID || ids.length > 2 || bits?.tag !== TAG.BIT_STRING || bits.value[0] !== 0) {
+    throw attestationError(code, 'DER: SubjectPublicKeyInfo');
+  }
+  const out: { algorithm: string; parameter?: string; key: Uint8Array } = {
+    algorithm: oidToString(ids[0].value),
+    key: bits.value.subarray(1),
+  };
+  if (ids[1]?.tag === TAG.OID) out.parameter = oidToString(ids[1].value);
+  return out;
+}
+
+/** The uncompressed point (04‖X‖Y, 65 bytes) of a P-256 SubjectPublicKeyInfo; throws `code` for any other key. */
+export function p256Point(spki: Uint8Array, code: AttestationCode = 'PCK_CHAIN_INVALID'): Uint8Array {
+  const k = spkiKey(spki, code);
+  if (k.algorithm !== OID_EC_PUBLIC_KEY || k.parameter !== OID_P256) {
     throw attestationError(code, 'not a P-256 public key');
   }
-  if (
-    bits?.tag !== TAG.BIT_STRING ||
-    bits.value.length !== 66 ||
-    bits.value[0] !== 0 ||
-    bits.value[1] !== 4
-  ) {
+  if (k.key.length !== 65 || k.key[0] !== 4) {
     throw attestationError(code, 'a P-256 key that is not an uncompressed point');
   }
-  return bits.value.subarray(1);
+  return k.key;
 }
 
 /** Whether basicConstraints marks the certificate a CA (cA TRUE); false without the extension. */
@@ -359,6 +368,17 @@ export function parseCrl(der: Uint8Array): Crl {
   if (nextUpdate) crl.nextUpdate = nextUpdate;
   return crl;
 }
+
+/** X.509 extension carrying the raw TDX quote (critical), cocoon-reference.md §10.1. */
+export const OID_TDX_QUOTE = '1.3.6.1.4.1.12345.1';
+/** X.509 extension carrying the user claims: today the 32-byte Ed25519 public key (critical). */
+export const OID_TDX_USER_CLAIMS = '1.3.6.1.4.1.12345.2';
+/**
+ * Cocoon's own X.509 extension: the node's raw 32-byte X25519 key that requests are sealed to end to end
+ * (non-critical, so reference nodes ignore it). The certificate is signed by the key its quote binds, so the
+ * sealing key is as attested as the certificate key: only code inside that TD could have signed it.
+ */
+export const OID_COCOON_SEAL_KEY = '1.3.6.1.4.1.12345.3';
 
 /** OID of Intel's SGX extension in PCK certificates. */
 export const OID_SGX_EXTENSION = '1.2.840.113741.1.13.1';

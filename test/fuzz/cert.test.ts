@@ -11,13 +11,7 @@ import { type KeyObject, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { before, test } from 'node:test';
 import { AttestationError } from '../../src/errors.ts';
-import {
-  createRatlsIdentity,
-  MAX_QUOTE_EXTENSION,
-  OID_TDX_QUOTE,
-  OID_TDX_USER_CLAIMS,
-  type RatlsIdentity,
-} from '../../src/tee/cert.ts';
+import { createRatlsIdentity, MAX_QUOTE_EXTENSION, type RatlsIdentity } from '../../src/tee/cert.ts';
 import { pemCertificates } from '../../src/tee/collateral.ts';
 import {
   certFields,
@@ -25,6 +19,8 @@ import {
   derOid,
   nameToString,
   OID_SGX_EXTENSION,
+  OID_TDX_QUOTE,
+  OID_TDX_USER_CLAIMS,
   parseCrl,
   parsePckExtension,
 } from '../../src/tee/der.ts';
