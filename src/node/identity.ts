@@ -7,6 +7,7 @@ import { generateX25519, type X25519KeyPair } from '../seal/hpke.ts';
 import { createRatlsIdentity, type QuoteSource } from '../tee/cert.ts';
 import { type AttestationPolicy, AttestationVerifier, type PeerAttestation } from '../tee/policy.ts';
 import { fakeTdxSource, hardwareTdxSource } from '../tee/quote-source.ts';
+import type { TlConstructors } from '../tl/cocoon-api.gen.ts';
 
 export type TeeMode = 'fake_tdx' | 'tdx';
 
@@ -19,7 +20,7 @@ export interface NodeIdentity {
   /** The X25519 key pair requests are sealed to; its public half is in every certificate this node issues. */
   seal: X25519KeyPair;
   /** Evidence for an app's nonce: a fresh quote binding it to this node's key, and the current certificate. */
-  evidence(nonce: Uint8Array): Promise<{ quote: Uint8Array; certificate: Uint8Array }>;
+  evidence(nonce: Uint8Array): Promise<TlConstructors['ext.evidence']>;
 }
 
 const EVIDENCE_DOMAIN = Buffer.from('cocoon attestation v1\n');
@@ -56,6 +57,8 @@ export async function createNodeIdentity(opts: {
     privateKey: first.privateKey,
     seal,
     evidence: async (nonce) => ({
+      _: 'ext.evidence',
+      public_key: first.publicKey,
       quote: await quoteSource.getQuote(evidenceReportData(first.publicKey, nonce)),
       certificate: holder.identity.certDer,
     }),

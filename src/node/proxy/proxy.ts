@@ -769,11 +769,7 @@ export class ProxyNode {
     );
     return {
       _: 'ext.attestation',
-      proxy: {
-        _: 'ext.evidence',
-        public_key: this.opts.identity.publicKey,
-        ...(await this.opts.identity.evidence(nonce)),
-      },
+      proxy: await this.opts.identity.evidence(nonce),
       workers: answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : [])),
     };
   }

@@ -142,11 +142,7 @@ export class WorkerNode {
       handshake: (conn, peer, address) => this.handshake(conn, peer, address),
       // An app's nonce, through the client and the proxy: fresh evidence of this worker.
       onQuery: dispatchQueries({
-        'ext.attest': async (q) => ({
-          _: 'ext.evidence',
-          public_key: opts.identity.publicKey,
-          ...(await opts.identity.evidence(q.nonce)),
-        }),
+        'ext.attest': (q) => opts.identity.evidence(q.nonce),
       }),
       log: (l) => this.log(l),
     };
