@@ -3,11 +3,12 @@
 // cumulative amount never goes down; keep the newest, in its store when it has one, so it can submit it on-chain
 // itself if the proxy disappears. Anything else is refused with a typed error and the connection dropped.
 
-import { createPublicKey, verify as edVerify, type KeyObject } from 'node:crypto';
+import { verify as edVerify, type KeyObject } from 'node:crypto';
 import { Address, Cell } from '@ton/core';
 import { SIGNED_OP } from '../chain/signed.ts';
 import { CocoonError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
+import { ed25519PublicKey } from '../tee/cert.ts';
 import type { TlTypes } from '../tl/cocoon-api.gen.ts';
 
 export class PaymentError extends CocoonError {}
@@ -18,13 +19,6 @@ export interface HeldPayment {
   /** The signed message body (BOC), as the proxy sent it. */
   boc: Uint8Array;
   queryId: bigint;
-}
-
-function publicKeyObject(raw: Uint8Array): KeyObject {
-  return createPublicKey({
-    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
-    format: 'jwk',
-  });
 }
 
 /**
@@ -101,7 +95,7 @@ export class PaymentTracker {
       key: string;
     },
   ) {
-    this.proxyKey = publicKeyObject(opts.proxyPublicKey);
+    this.proxyKey = ed25519PublicKey(opts.proxyPublicKey);
     this.contract = opts.contract ? Address.parse(opts.contract) : undefined;
     const saved = opts.store?.get<{ tokens: bigint; queryId: bigint; boc: string }>(opts.key);
     if (saved)

@@ -5,7 +5,8 @@
 //   e2e=1; plaintext=worker; worker=<key>; image=<hash>; tee=tdx; tcb=UpToDate; model=<sha256>; attested=12s; sig=…
 //   e2e=0; plaintext=proxy,worker; proxy=<key>; proxy_image=<hash>; tee=tdx; tcb=UpToDate; model=<sha256>; sig=…
 
-import { createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
+import { sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
+import { ed25519PublicKey } from '../tee/cert.ts';
 
 /** Signs a label's fields: `fields; sig=<base64url Ed25519 over the fields>`. */
 export function signLabel(fields: string[], key: KeyObject): string {
@@ -23,11 +24,8 @@ export function verifyLabel(label: string, clientKey: Uint8Array): Record<string
   const at = label.lastIndexOf('; sig=');
   if (at < 0 || clientKey.length !== 32) return undefined;
   const text = label.slice(0, at);
-  const key = createPublicKey({
-    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(clientKey).toString('base64url') },
-    format: 'jwk',
-  });
   try {
+    const key = ed25519PublicKey(clientKey);
     if (!edVerify(null, Buffer.from(text), key, Buffer.from(label.slice(at + 6), 'base64url')))
       return undefined;
   } catch {

@@ -7,9 +7,9 @@
 // counted (or the price the worker counted them at) is such a proof by itself, and the proxy's running total in the
 // newest receipt bounds what its signed payments may claim.
 
-import { createHash, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
+import { createHash, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
 import { ReceiptError } from '../errors.ts';
-import { parseRatlsCertificate } from '../tee/cert.ts';
+import { ed25519PublicKey, parseRatlsCertificate } from '../tee/cert.ts';
 import { imageHash } from '../tee/dcap.ts';
 import { fakeTdxReport, isFakeTdxQuote } from '../tee/fake-tdx.ts';
 import { parseTdxQuote } from '../tee/quote.ts';
@@ -63,19 +63,9 @@ export function requestHash(request: Uint8Array, salt?: Uint8Array): Buffer {
   return salt ? sha256(salt, request) : sha256(request);
 }
 
-/** Public keys already imported: a client checks receipts of few workers and one proxy, many times. */
-const publicKeys = new Map<string, KeyObject>();
-
 function ed25519Public(raw: Uint8Array): KeyObject {
   if (raw.length !== 32) throw new ReceiptError('RECEIPT_INVALID', 'an Ed25519 key is 32 bytes');
-  const x = Buffer.from(raw).toString('base64url');
-  let k = publicKeys.get(x);
-  if (!k) {
-    k = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
-    publicKeys.set(x, k);
-    if (publicKeys.size > 1024) publicKeys.delete(publicKeys.keys().next().value as string);
-  }
-  return k;
+  return ed25519PublicKey(raw);
 }
 
 /** The worker's signature over a receipt body. */

@@ -77,6 +77,22 @@ export function reportDataFor(publicKey: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha512').update(userClaims(publicKey)).digest());
 }
 
+/** Keys already imported: a node checks signatures of few peers, many times. */
+const ed25519Keys = new Map<string, KeyObject>();
+
+/** The Ed25519 public key object of a raw 32-byte key (the inverse of {@link ed25519Raw}); cached. */
+export function ed25519PublicKey(raw: Uint8Array): KeyObject {
+  if (raw.length !== 32) throw new RangeError(`an Ed25519 key is 32 bytes, got ${raw.length}`);
+  const x = Buffer.from(raw).toString('base64url');
+  let k = ed25519Keys.get(x);
+  if (!k) {
+    k = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+    ed25519Keys.set(x, k);
+    if (ed25519Keys.size > 1024) ed25519Keys.delete(ed25519Keys.keys().next().value as string);
+  }
+  return k;
+}
+
 /** Raw 32-byte public key of an Ed25519 key object. */
 export function ed25519Raw(key: KeyObject): Uint8Array {
   const jwk = (key.type === 'private' ? createPublicKey(key) : key).export({ format: 'jwk' });
