@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AttestationCache } from './attestation-cache.ts';
-import { toHex } from './bytes.ts';
+import { equalBytes, toHex } from './bytes.ts';
 import { parseRatlsCertificate, type RatlsCertInfo, reportDataFor } from './cert.ts';
 import { assertStatusAllowed, INTEL_ROOT_KEY_ID, imageHash, verifyTdxQuote } from './dcap.ts';
 import { attestationError } from './errors.ts';
@@ -81,10 +81,6 @@ function extras(cert: RatlsCertInfo): Pick<PeerAttestation, 'certDer' | 'sealKey
   return cert.sealKey ? { certDer: cert.der, sealKey: cert.sealKey } : { certDer: cert.der };
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
-}
-
 /**
  * Checks peers' RA-TLS certificates against one policy, caching DCAP results by quote until their collateral
  * expires.
@@ -151,7 +147,7 @@ export class AttestationVerifier {
         throw attestationError('QUOTE_MALFORMED', `a fake_tdx quote is 64 bytes, got ${quote.length}`);
       }
       const body = fakeTdxReport(quote);
-      if (!sameBytes(body.reportData, reportData)) throw attestationError('REPORTDATA_MISMATCH');
+      if (!equalBytes(body.reportData, reportData)) throw attestationError('REPORTDATA_MISMATCH');
       const { image } = checkMeasurements(p, body);
       return {
         policy: 'fake_tdx',
@@ -179,7 +175,7 @@ export class AttestationVerifier {
     if (!inList(rootIds, verified.rootKeyId))
       throw attestationError('ROOT_KEY_NOT_ALLOWED', verified.rootKeyId);
     const body = verified.quote.body;
-    if (!sameBytes(body.reportData, reportData)) throw attestationError('REPORTDATA_MISMATCH');
+    if (!equalBytes(body.reportData, reportData)) throw attestationError('REPORTDATA_MISMATCH');
     const { image } = checkMeasurements(p, body);
     return {
       policy: 'tdx',

@@ -19,6 +19,7 @@ import {
 } from '../../receipt/receipt.ts';
 import { MAX_RECIPIENTS, type SealedAnswerReader, SealSessions, sealQuery } from '../../seal/sealed.ts';
 import type { Store } from '../../store/store.ts';
+import { toHex } from '../../tee/bytes.ts';
 import { collateralToPhalaJson, quoteCrlFirst } from '../../tee/collateral.ts';
 import type { AttestationPolicy, AttestationVerifier, PeerAttestation } from '../../tee/policy.ts';
 import { parseTdxQuote } from '../../tee/quote.ts';
@@ -686,7 +687,6 @@ export class ClientNode {
     const r = await call(s.conn, { _: 'ext.getAttestation', nonce: n, model }, 30_000);
     const root = this.opts.root.current;
     const now = new Date();
-    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
     const check = async (
       e: TlConstructors['ext.evidence'],
       verifier: AttestationVerifier,
@@ -694,7 +694,7 @@ export class ClientNode {
       expectKey?: Uint8Array,
     ) => {
       const out: Record<string, unknown> = {
-        public_key: hex(e.public_key),
+        public_key: toHex(e.public_key),
         certificate: Buffer.from(e.certificate).toString('base64'),
         quote: Buffer.from(e.quote).toString('base64'),
       };
@@ -719,7 +719,7 @@ export class ClientNode {
           tcb_status: q.status ?? null,
           advisory_ids: q.advisoryIds ?? [],
           attestation_valid_until: peer.expiresAt.toISOString(),
-          seal_key: peer.sealKey ? hex(peer.sealKey) : null,
+          seal_key: peer.sealKey ? toHex(peer.sealKey) : null,
         };
       } catch (err) {
         return { ...out, verified: false, error: (err as Error).message };
@@ -762,7 +762,6 @@ export class ClientNode {
 
   /** The signed privacy label of a request (X-Cocoon-Privacy); see receipt/label.ts. */
   privacyLabel(info: QueryInfo | undefined): string {
-    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
     const model = info?.model ? [`model=${createHash('sha256').update(info.model).digest('hex')}`] : [];
     const tee = (p: PeerAttestation) => [`tee=${p.quoteKind}`, ...(p.status ? [`tcb=${p.status}`] : [])];
     let fields: string[];
@@ -772,7 +771,7 @@ export class ClientNode {
       fields = [
         'e2e=1',
         'plaintext=worker',
-        `worker=${hex(w.publicKey)}`,
+        `worker=${toHex(w.publicKey)}`,
         `image=${w.imageHash}`,
         ...tee(w),
         ...model,
@@ -785,7 +784,7 @@ export class ClientNode {
       fields = [
         'e2e=0',
         'plaintext=proxy,worker',
-        ...(p ? [`proxy=${hex(p.publicKey)}`, `proxy_image=${p.imageHash}`, ...tee(p)] : []),
+        ...(p ? [`proxy=${toHex(p.publicKey)}`, `proxy_image=${p.imageHash}`, ...tee(p)] : []),
         ...model,
       ];
     }
