@@ -7,6 +7,7 @@
 
 import { sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
 import { ed25519PublicKey } from '../tee/cert.ts';
+import { readLabel } from './verify-web.ts';
 
 /** Signs a label's fields: `fields; sig=<base64url Ed25519 over the fields>`. */
 export function signLabel(fields: string[], key: KeyObject): string {
@@ -21,20 +22,13 @@ export function signLabel(fields: string[], key: KeyObject): string {
  * const fields = verifyLabel(res.headers.get('x-cocoon-privacy'), clientKey); // { e2e: '1', plaintext: 'worker', … }
  */
 export function verifyLabel(label: string, clientKey: Uint8Array): Record<string, string> | undefined {
-  const at = label.lastIndexOf('; sig=');
-  if (at < 0 || clientKey.length !== 32) return undefined;
-  const text = label.slice(0, at);
+  const l = readLabel(label);
+  if (!l || clientKey.length !== 32) return undefined;
   try {
     const key = ed25519PublicKey(clientKey);
-    if (!edVerify(null, Buffer.from(text), key, Buffer.from(label.slice(at + 6), 'base64url')))
-      return undefined;
+    if (!edVerify(null, Buffer.from(l.text), key, Buffer.from(l.signature, 'base64url'))) return undefined;
   } catch {
     return undefined;
   }
-  return Object.fromEntries(
-    text.split('; ').map((f) => {
-      const i = f.indexOf('=');
-      return [f.slice(0, i), f.slice(i + 1)];
-    }),
-  );
+  return l.fields;
 }

@@ -6,7 +6,7 @@
 // because it reads one fixed TL layout: the TL codec would be most of the bundle; certificates are read with the
 // DER reader DCAP uses. Certificate dates are not checked here (the client checked them when it took the receipt).
 
-import { concatBytes, toHex } from '../tee/bytes.ts';
+import { concatBytes, fromBase64, fromHex, toHex } from '../tee/bytes.ts';
 import { INTEL_ROOT_KEY_ID } from '../tee/dcap-core.ts';
 import { verifyTdxQuoteWeb } from '../tee/dcap-web.ts';
 import { certFields, OID_ED25519, OID_TDX_QUOTE, spkiKey } from '../tee/der.ts';
@@ -302,30 +302,36 @@ export async function verifyReceiptWeb(
   return out;
 }
 
-/** Checks an X-Cocoon-Privacy label against the client's key (hex); its fields when the signature holds. */
-export async function verifyLabelWeb(
+/** An X-Cocoon-Privacy label's parts: the signed text, its base64url signature, its fields (unchecked). */
+export function readLabel(
   label: string,
-  clientKeyHex: string,
-): Promise<Record<string, string> | undefined> {
+): { text: string; signature: string; fields: Record<string, string> } | undefined {
   const at = label.lastIndexOf('; sig=');
-  if (at < 0 || !/^[0-9a-f]{64}$/.test(clientKeyHex)) return undefined;
+  if (at < 0) return undefined;
   const text = label.slice(0, at);
-  const b64 = label
-    .slice(at + 6)
-    .replace(/-/g, '+')
-    .replace(/_/g, '/');
-  let sig: Uint8Array;
-  try {
-    sig = Uint8Array.from(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0));
-  } catch {
-    return undefined;
-  }
-  const key = Uint8Array.from(clientKeyHex.match(/../g) ?? [], (h) => Number.parseInt(h, 16));
-  if (!(await ed25519Verify(key, sig, utf8.encode(text)))) return undefined;
-  return Object.fromEntries(
+  const fields = Object.fromEntries(
     text.split('; ').map((f) => {
       const i = f.indexOf('=');
       return [f.slice(0, i), f.slice(i + 1)];
     }),
   );
+  return { text, signature: label.slice(at + 6), fields };
+}
+
+/** Checks an X-Cocoon-Privacy label against the client's key (hex); its fields when the signature holds. */
+export async function verifyLabelWeb(
+  label: string,
+  clientKeyHex: string,
+): Promise<Record<string, string> | undefined> {
+  const l = readLabel(label);
+  if (!l || !/^[0-9a-f]{64}$/.test(clientKeyHex)) return undefined;
+  const b64 = l.signature.replace(/-/g, '+').replace(/_/g, '/');
+  let sig: Uint8Array;
+  try {
+    sig = fromBase64(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+  } catch {
+    return undefined;
+  }
+  if (!(await ed25519Verify(fromHex(clientKeyHex), sig, utf8.encode(l.text)))) return undefined;
+  return l.fields;
 }
