@@ -2,7 +2,7 @@
 // Intel's documents, or over HTTP from a PCCS. Everything in it is signed, so the channel needs no trust; the
 // verifier checks every signature.
 
-import { fromBase64, fromHex, latin1, toHex, utf8Text } from './bytes.ts';
+import { equalBytes, fromBase64, fromHex, latin1, toHex, utf8Text } from './bytes.ts';
 import { certFields, commonName, OID_SGX_EXTENSION, parseCrl, parsePckExtension } from './der.ts';
 import { type AttestationCode, attestationError } from './errors.ts';
 import type { Collateral, TdxQuote } from './types.ts';
@@ -229,15 +229,19 @@ export function quotePlatform(quote: TdxQuote): { fmspc: string; ca: 'platform' 
  * so this comes before {@link collateralToPhalaJson} for collateral holding both CAs' CRLs.
  */
 export function quoteCrlFirst(c: Collateral, quote: TdxQuote): Collateral {
-  const { ca } = quotePlatform(quote);
-  const ofCa = (d: Uint8Array) => {
+  const leaf = pemCertificates(quote.pckChainPem)[0];
+  if (!leaf) throw attestationError('PCK_CHAIN_INVALID', 'no certificate in the quote');
+  // As the verifier picks it: the CRL whose issuer is the leaf's issuer, byte for byte.
+  const ca = certFields(leaf).issuer;
+  const first = c.pckCrls.findIndex((d) => {
     try {
-      return commonName(parseCrl(d).issuer, 'CRL_INVALID').toLowerCase().includes(ca);
+      return equalBytes(parseCrl(d).issuer, ca);
     } catch {
       return false;
     }
-  };
-  return { ...c, pckCrls: [...c.pckCrls.filter(ofCa), ...c.pckCrls.filter((d) => !ofCa(d))] };
+  });
+  if (first <= 0) return c;
+  return { ...c, pckCrls: [c.pckCrls[first] as Uint8Array, ...c.pckCrls.filter((_, i) => i !== first)] };
 }
 
 /**
