@@ -4,12 +4,10 @@
 // the proxy committed, and the difference is bounded by the requests cut by the kill.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { Address } from '@ton/core';
 import OpenAI from 'openai';
@@ -20,38 +18,24 @@ import { ProxyContract } from '../src/chain/proxy.ts';
 import { WorkerContract } from '../src/chain/worker.ts';
 import { localRoot, localWallet } from '../src/node/local-chain.ts';
 import { FAKE_TDX_IMAGE_HASH } from '../src/tee/fake-tdx.ts';
+import { chatLoad } from './support/chat-load.ts';
 import { freePort, writeRootConfig } from './support/local-root.ts';
+import { NodeProcesses } from './support/node-process.ts';
 import { startTestEngine } from './support/openai-server.ts';
 
-const bin = new URL('../bin/cocoon.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'cocoon-crash-'));
-const children: ChildProcess[] = [];
+const nodes = new NodeProcesses();
 after(() => {
-  for (const c of children) c.kill('SIGKILL');
+  nodes.killAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
-function start(args: string[], ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args[0]} not ready: ${err}`)), 60_000);
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => {
-      if (ready.test(l)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-  });
-}
+/** Starts a node and gives its process once it printed `ready`. */
+const start = async (args: string[], ready: RegExp) => (await nodes.start(args, ready)).child;
 
 const json = async <T>(url: string): Promise<T> => (await (await fetch(url)).json()) as T;
 
-test('kill -9 of the proxy under load: after a restart on its store, proxy, client and worker agree to the token', async () => {
+test('kill -9 of the proxy under load: after a restart on its store, proxy, client and worker agree to the token', async (t) => {
   const engine = await startTestEngine();
   try {
     const [wp, cp, ps, ws, api] = await Promise.all([
@@ -97,35 +81,14 @@ test('kill -9 of the proxy under load: after a restart on its store, proxy, clie
       maxRetries: 0,
       timeout: 10_000,
     });
-    let billed = 0n;
-    let ok = 0;
-    let failed = 0;
-    let stop = false;
-    const loop = async (i: number) => {
-      while (!stop) {
-        try {
-          const r = await ai.chat.completions.create({
-            model: 'test-model',
-            messages: [{ role: 'user', content: `m${i}` }],
-          });
-          billed += BigInt((r.usage as unknown as { billed_tokens: number }).billed_tokens);
-          ok++;
-        } catch {
-          failed++;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
-    };
-    const loops = Array.from({ length: 4 }, (_, i) => loop(i));
-    while (ok < 40) await new Promise((r) => setTimeout(r, 10));
+    const load = chatLoad(t, ai);
+    await load.until(40);
     proxy.kill('SIGKILL');
     await new Promise((r) => proxy.once('exit', r));
     proxy = await start(proxyArgs, /proxy: workers on/);
-    const before = ok;
-    for (let i = 0; i < 600 && ok < before + 40; i++) await new Promise((r) => setTimeout(r, 25));
-    stop = true;
-    await Promise.all(loops);
-    assert.ok(ok >= before + 40, `only ${ok - before} requests after the restart`);
+    await load.until(load.ok + 40, 15_000);
+    await load.stop();
+    const { billed, failed } = load;
 
     type Stats = {
       clients: { committed: number; tokens: number }[];
@@ -175,7 +138,7 @@ test('kill -9 of the proxy under load: after a restart on its store, proxy, clie
   }
 });
 
-test('kill -9 of the proxy during a run on the devnet: after settlement the chain agrees with every node to the nanoTON', async () => {
+test('kill -9 of the proxy during a run on the devnet: after settlement the chain agrees with every node to the nanoTON', async (t) => {
   const devnet = await Devnet.open({});
   const endpoint = await devnet.listen(0);
   const engine = await startTestEngine();
@@ -245,33 +208,14 @@ test('kill -9 of the proxy during a run on the devnet: after settlement the chai
       maxRetries: 0,
       timeout: 10_000,
     });
-    let billed = 0n;
-    let ok = 0;
-    let stop = false;
-    const loop = async (i: number) => {
-      while (!stop) {
-        try {
-          const r = await ai.chat.completions.create({
-            model: 'test-model',
-            messages: [{ role: 'user', content: `m${i}` }],
-          });
-          billed += BigInt((r.usage as unknown as { billed_tokens: number }).billed_tokens);
-          ok++;
-        } catch {
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
-    };
-    const loops = Array.from({ length: 4 }, (_, i) => loop(i));
-    while (ok < 30) await new Promise((r) => setTimeout(r, 10));
+    const load = chatLoad(t, ai);
+    await load.until(30);
     proxy.kill('SIGKILL');
     await new Promise((r) => proxy.once('exit', r));
     proxy = await start(proxyArgs, /proxy: workers on/);
-    const before = ok;
-    for (let i = 0; i < 800 && ok < before + 30; i++) await new Promise((r) => setTimeout(r, 25));
-    stop = true;
-    await Promise.all(loops);
-    assert.ok(ok >= before + 30, `only ${ok - before} requests after the restart`);
+    await load.until(load.ok + 30, 20_000);
+    await load.stop();
+    const { billed } = load;
 
     // Settlement runs by itself (thresholds of 1 nanoTON): wait until the chain has caught up with the books.
     type Books = {
@@ -326,7 +270,7 @@ test('kill -9 of the proxy during a run on the devnet: after settlement the chai
   }
 });
 
-test('kill -9 of the worker and of the client under load: after their restarts, every signed amount still agrees', async () => {
+test('kill -9 of the worker and of the client under load: after their restarts, every signed amount still agrees', async (t) => {
   const engine = await startTestEngine();
   const sub = join(dir, 'nodes');
   try {
@@ -383,37 +327,17 @@ test('kill -9 of the worker and of the client under load: after their restarts, 
       maxRetries: 0,
       timeout: 10_000,
     });
-    let ok = 0;
-    let stop = false;
-    const loop = async (i: number) => {
-      while (!stop) {
-        try {
-          await ai.chat.completions.create({
-            model: 'test-model',
-            messages: [{ role: 'user', content: `m${i}` }],
-          });
-          ok++;
-        } catch {
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
-    };
-    const loops = Array.from({ length: 4 }, (_, i) => loop(i));
-    const until = async (n: number) => {
-      for (let i = 0; i < 800 && ok < n; i++) await new Promise((r) => setTimeout(r, 25));
-      assert.ok(ok >= n, `only ${ok} answers`);
-    };
-    await until(20);
+    const load = chatLoad(t, ai);
+    await load.until(20);
     worker.kill('SIGKILL');
     await new Promise((r) => worker.once('exit', r));
     worker = await start(workerArgs, /worker: connected/);
-    await until(ok + 20);
+    await load.until(load.ok + 20);
     client.kill('SIGKILL');
     await new Promise((r) => client.once('exit', r));
     client = await start(clientArgs, /client: connected/);
-    await until(ok + 20);
-    stop = true;
-    await Promise.all(loops);
+    await load.until(load.ok + 20);
+    await load.stop();
 
     type Books = { clients: { committed: number }[]; workers: { committed: number }[] };
     let agreed = false;

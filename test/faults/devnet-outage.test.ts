@@ -17,6 +17,7 @@ import { ProxyContract } from '../../src/chain/proxy.ts';
 import { WorkerContract } from '../../src/chain/worker.ts';
 import { localRoot, localWallet } from '../../src/node/local-chain.ts';
 import { FAKE_TDX_IMAGE_HASH } from '../../src/tee/fake-tdx.ts';
+import { chatLoad } from '../support/chat-load.ts';
 import { freePort } from '../support/local-root.ts';
 import { NodeProcesses } from '../support/node-process.ts';
 import { startTestEngine } from '../support/openai-server.ts';
@@ -31,7 +32,7 @@ after(() => {
 const json = async <T>(url: string): Promise<T> => (await (await fetch(url)).json()) as T;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('the devnet killed under load and back on its state: answers keep flowing, the chain catches up exactly', async () => {
+test('the devnet killed under load and back on its state: answers keep flowing, the chain catches up exactly', async (t) => {
   const engine = await startTestEngine();
   try {
     const [chainPort, wp, cp, ps, ws, api] = await Promise.all(Array.from({ length: 6 }, freePort));
@@ -80,40 +81,19 @@ test('the devnet killed under load and back on its state: answers keep flowing, 
       maxRetries: 0,
       timeout: 15_000,
     });
-    let billed = 0n;
-    let ok = 0;
-    let failed = 0;
-    let stop = false;
-    const loop = async (i: number) => {
-      while (!stop) {
-        try {
-          const r = await ai.chat.completions.create({
-            model: 'test-model',
-            messages: [{ role: 'user', content: `m${i}` }],
-          });
-          billed += BigInt((r.usage as unknown as { billed_tokens: number }).billed_tokens);
-          ok++;
-        } catch {
-          failed++;
-          await sleep(50);
-        }
-      }
-    };
-    const loops = Array.from({ length: 4 }, (_, i) => loop(i));
-    while (ok < 20) await sleep(10);
+    const load = chatLoad(t, ai);
+    await load.until(20);
 
     devnet.child.kill('SIGKILL');
     await new Promise((r) => devnet.child.once('exit', r));
-    const before = ok;
+    const before = load.ok;
     await sleep(4000);
-    const duringOutage = ok - before;
+    const duringOutage = load.ok - before;
     devnet = await nodes.start(devnetArgs, /devnet: (\S+)/);
-    const back = ok;
-    for (let i = 0; i < 400 && ok < back + 20; i++) await sleep(25);
-    stop = true;
-    await Promise.all(loops);
+    await load.until(load.ok + 20, 10_000);
+    await load.stop();
     assert.ok(duringOutage >= 10, `only ${duringOutage} answers while the chain was away`);
-    assert.equal(failed, 0, 'no request failed');
+    assert.equal(load.failed, 0, 'no request failed');
 
     type Books = {
       status: { sc_address: string };
@@ -136,7 +116,7 @@ test('the devnet killed under load and back on its state: answers keep flowing, 
     }
     const committed = BigInt(books.clients[0]?.committed ?? -1);
     assert.ok(cd && wd);
-    assert.equal(billed, committed, 'the app was billed what the proxy committed');
+    assert.equal(load.billed, committed, 'the app was billed what the proxy committed');
     assert.equal(cd.tokensUsed, committed, 'the client contract was charged for it, once');
     assert.equal(wd.tokens, committed, 'the worker contract paid for it, once');
     const pd = await chain

@@ -8,11 +8,12 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import OpenAI from 'openai';
+import { chatLoad } from '../support/chat-load.ts';
 import { freePort, writeRootConfig } from '../support/local-root.ts';
 import { NodeProcesses } from '../support/node-process.ts';
 import { startTestEngine } from '../support/openai-server.ts';
@@ -21,6 +22,14 @@ const dir = mkdtempSync(join(tmpdir(), 'cocoon-disk-'));
 const disk = join(dir, 'disk');
 mkdirSync(disk);
 const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', disk], { encoding: 'utf8' });
+// fill() writes until the file system is full: only ever on the small tmpfs, never on the disk under it.
+const size = mounted.status === 0 ? statfsSync(disk).blocks * statfsSync(disk).bsize : 0;
+const skip =
+  mounted.status !== 0
+    ? `cannot mount a tmpfs here: ${mounted.stderr?.trim() || mounted.error?.message}`
+    : size > 8 * 1024 * 1024
+      ? `the tmpfs mounted at ${disk} is ${size} bytes, not 6 MB`
+      : false;
 const nodes = new NodeProcesses();
 after(() => {
   nodes.killAll();
@@ -30,6 +39,8 @@ after(() => {
 
 const json = async <T>(url: string): Promise<T> => (await (await fetch(url)).json()) as T;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A wait that does not keep the process alive once the test is over. */
+const timeout = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
 /** Writes zeros into `file` until the file system says it is full, down to the last byte. */
 function fill(file: string): void {
@@ -49,8 +60,8 @@ function fill(file: string): void {
 }
 
 test("the proxy's disk fills up under load: it stops with the reason, and starts again once there is space", {
-  skip: mounted.status === 0 ? false : `cannot mount a tmpfs here: ${mounted.stderr.trim()}`,
-}, async () => {
+  skip,
+}, async (t) => {
   const engine = await startTestEngine();
   try {
     const [wp, cp, ps, ws, api] = await Promise.all(Array.from({ length: 5 }, freePort));
@@ -82,29 +93,10 @@ test("the proxy's disk fills up under load: it stops with the reason, and starts
       maxRetries: 0,
       timeout: 10_000,
     });
-    let billed = 0n;
-    let ok = 0;
-    let failed = 0;
-    let stop = false;
-    const loop = async (i: number) => {
-      while (!stop) {
-        try {
-          const r = await ai.chat.completions.create({
-            model: 'test-model',
-            messages: [{ role: 'user', content: `m${i}` }],
-          });
-          billed += BigInt((r.usage as unknown as { billed_tokens: number }).billed_tokens);
-          ok++;
-        } catch {
-          failed++;
-          await sleep(50);
-        }
-      }
-    };
-    const loops = Array.from({ length: 4 }, (_, i) => loop(i));
+    const load = chatLoad(t, ai);
     const code = await Promise.race([
       new Promise<number | null>((r) => proxy.child.once('exit', r)),
-      sleep(30_000).then(() => 'still running'),
+      timeout(30_000).then(() => 'still running'),
     ]);
     assert.notEqual(code, 'still running', 'the proxy stops once its store cannot commit');
     assert.equal(code, 1, 'with a failure status');
@@ -121,17 +113,14 @@ test("the proxy's disk fills up under load: it stops with the reason, and starts
       /exited with 1[\s\S]*(No space left|ENOSPC|MDB_)/,
       'a proxy cannot start on the full disk',
     );
-    const whileFull = ok;
+    const whileFull = load.ok;
 
     rmSync(join(disk, 'filler'));
     proxy = await nodes.start(proxyArgs, /proxy: workers on/);
     await worker.ready;
-    const back = ok;
-    for (let i = 0; i < 600 && ok < back + 20; i++) await sleep(25);
-    stop = true;
-    await Promise.all(loops);
-    assert.ok(ok >= back + 20, `only ${ok - back} answers once the disk had space again`);
-    assert.ok(failed > 0, 'requests failed while the proxy was down');
+    await load.until(load.ok + 20, 15_000);
+    await load.stop();
+    assert.ok(load.failed > 0, 'requests failed while the proxy was down');
     assert.ok(whileFull <= 4, `${whileFull} answers were served on a store that could not commit`);
 
     type Stats = { clients: { committed: number }[]; workers: { committed: number }[] };
@@ -157,9 +146,12 @@ test("the proxy's disk fills up under load: it stops with the reason, and starts
     );
     assert.equal(BigInt(w.proxies[0]?.signed_tokens ?? -1), BigInt(p.workers[0]?.committed ?? -2));
     assert.equal(BigInt(p.workers[0]?.committed ?? -1), committed, 'workers are paid for what clients pay');
-    assert.ok(billed <= committed, `the app was billed ${billed}, more than was committed (${committed})`);
+    assert.ok(
+      load.billed <= committed,
+      `the app was billed ${load.billed}, more than was committed (${committed})`,
+    );
     // Only requests in flight when the proxy stopped can be committed without their answer reaching the app.
-    assert.ok(committed - billed <= 4n * 18n, `committed ${committed}, the app saw ${billed}`);
+    assert.ok(committed - load.billed <= 4n * 18n, `committed ${committed}, the app saw ${load.billed}`);
   } finally {
     await engine.close();
   }
