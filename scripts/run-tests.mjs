@@ -27,9 +27,15 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// A test file that hangs fails after ten minutes (its process is killed and named) instead of holding up the
+// run; the longest file takes about a minute here. A file whose tests are over exits even when something it
+// started still holds the event loop.
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+  [
+    ...['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2'],
+    ...['--test-timeout=600000', '--test-force-exit', ...files],
+  ],
   { stdio: 'inherit' },
 );
 child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));
