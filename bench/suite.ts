@@ -259,10 +259,20 @@ const ROWS: Record<string, (r: Result) => Row[]> = {
     },
     {
       bench: 'e2e',
-      measure: 'sealing end to end, 200-token stream, c1 p50 (the chain is sealed by default)',
+      measure:
+        "sealing end to end, a 200-token stream the local network's model generates, c1 p50 (sealed by default)",
+      ours: `${f(get(r, 'sealed_model.added_p50_pct_c1'), '%')} (${f(get(r, 'sealed_model.added_p50_ms_c1'), ' ms')})`,
+      reference: `${f(get(r, 'sealed_model.plain_c1.full_p50_ms'), ' ms')} (the same chain in plain)`,
+      goal: '≤ 5%',
+      met: (get(r, 'sealed_model.added_p50_pct_c1') ?? Infinity) <= 5,
+    },
+    {
+      bench: 'e2e',
+      measure:
+        'sealing end to end, a 200-token stream a fixed backend answers at once, c1 p50: against the chain’s own overhead alone',
       ours: `${f(get(r, 'sealed.added_p50_pct_c1'), '%')} (${f(get(r, 'sealed.added_p50_ms_c1'), ' ms')})`,
       reference: `${f(get(r, 'sealed.plain.c1.full_p50_ms'), ' ms')} (the same chain in plain)`,
-      goal: '≤ 5%',
+      goal: '≤ 5% (stricter: no generation time)',
       met: (get(r, 'sealed.added_p50_pct_c1') ?? Infinity) <= 5,
       plan: SEALED_PLAN,
     },

@@ -1,5 +1,5 @@
 // A JSON root config file (what `--root-config` reads, see rootConfigFromJson) for a local network on fake TDX, as
-// tests and benchmarks start one: one proxy, the fake-TDX image, one model, and (optionally) the contract codes and
+// tests and benchmarks start one: one proxy, the fake-TDX image, the models, and (optionally) the contract codes and
 // a root address so that nodes sign payments without a chain.
 
 import { createHash } from 'node:crypto';
@@ -12,14 +12,14 @@ export interface LocalRootConfigOptions {
   workers: string;
   /** The proxy's address for clients, `host:port`. */
   clients: string;
-  /** The one model allowed (its SHA-256 goes in `model_hashes`). */
-  model: string;
+  /** The model allowed, or the models (their SHA-256 go in `model_hashes`). */
+  model: string | readonly string[];
   /** With a root address, the proxy, worker and client contract codes are written too. */
   rootAddress?: string;
 }
 
 /**
- * Writes a root config listing one proxy, the fake-TDX image hash for proxies and workers, and one model.
+ * Writes a root config listing one proxy, the fake-TDX image hash for proxies and workers, and the models.
  *
  * @example
  * await writeLocalRootConfig('root.json', { workers: '127.0.0.1:11001', clients: '127.0.0.1:11002', model: 'm' });
@@ -29,7 +29,9 @@ export async function writeLocalRootConfig(file: string, o: LocalRootConfigOptio
     proxies: [{ workers: o.workers, clients: o.clients }],
     proxy_hashes: [FAKE_TDX_IMAGE_HASH],
     worker_hashes: [FAKE_TDX_IMAGE_HASH],
-    model_hashes: [createHash('sha256').update(o.model).digest('hex')],
+    model_hashes: (typeof o.model === 'string' ? [o.model] : o.model).map((m) =>
+      createHash('sha256').update(m).digest('hex'),
+    ),
   };
   if (o.rootAddress) {
     const [proxy, worker, client] = await Promise.all([
