@@ -63,8 +63,6 @@ export const MAX_RECIPIENTS = 8;
 export const SEALED_QUERY_ID = 0x32934a17;
 
 const FLAG_LAST = 1;
-const FLAG_ONE = Uint8Array.of(FLAG_LAST);
-const FLAG_ZERO = Uint8Array.of(0);
 const EMPTY = new Uint8Array(0);
 
 /** A worker a request may be sealed to: its certificate key (its id) and its attested X25519 sealing key. */
@@ -123,7 +121,7 @@ function answerKeys(aead: AeadId, secret: Uint8Array, nonce: Uint8Array): Answer
 
 /** Seals (or opens) one answer's chunks in order. */
 class AnswerCipher {
-  private index = 0n;
+  private index = 0;
   private ended = false;
   /** The first chunk's sealer, made ahead (a worker's, while its engine computes). */
   private primed: ReturnType<typeof prepareSeal> | undefined;
@@ -145,11 +143,12 @@ class AnswerCipher {
   }
 
   private nonce(): Buffer {
+    // The chunk index XORed into the last bytes of the base (big-endian); 2^53 chunks is beyond any answer.
     const n = Buffer.from(this.base);
     let i = this.index++;
-    for (let b = NONCE_LEN - 1; b >= 0 && i > 0n; b--) {
-      n[b]! ^= Number(i & 0xffn);
-      i >>= 8n;
+    for (let b = NONCE_LEN - 1; b >= 0 && i > 0; b--) {
+      n[b]! ^= i % 256;
+      i = Math.floor(i / 256);
     }
     return n;
   }
@@ -165,7 +164,10 @@ class AnswerCipher {
     if (last) this.ended = true;
     const sealer = this.primed ?? prepareSeal(this.aead, this.keys.key, this.nonce());
     this.primed = undefined;
-    return sealer([last ? FLAG_ONE : FLAG_ZERO, data], EMPTY);
+    const pt = Buffer.allocUnsafe(1 + data.length);
+    pt[0] = last ? FLAG_LAST : 0;
+    pt.set(data, 1);
+    return sealer(pt, EMPTY);
   }
 
   open(ct: Uint8Array): { data: Buffer; last: boolean } {
