@@ -9,6 +9,7 @@
 
 import { createHash, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
 import { ReceiptError } from '../errors.ts';
+import { toHex } from '../tee/bytes.ts';
 import { ed25519PublicKey, parseRatlsCertificate } from '../tee/cert.ts';
 import { imageHash } from '../tee/dcap.ts';
 import { fakeTdxReport, isFakeTdxQuote } from '../tee/fake-tdx.ts';
@@ -227,16 +228,15 @@ export function encodeReceipt(r: Receipt): Buffer {
 
 /** A receipt as JSON for people and tools: hex for hashes and keys, strings for 64-bit numbers. */
 export function receiptJson(r: Receipt) {
-  const hex = (u: Uint8Array) => Buffer.from(u).toString('hex');
   const b = r.body;
   return {
     model: b.model,
-    worker_key: hex(b.worker_key),
-    image_hash: hex(b.image_hash),
+    worker_key: toHex(b.worker_key),
+    image_hash: toHex(b.image_hash),
     sealed: b.sealed,
-    request_hash: hex(b.request_hash),
+    request_hash: toHex(b.request_hash),
     status: b.status,
-    answer_hash: hex(b.answer_hash),
+    answer_hash: toHex(b.answer_hash),
     answer_chunks: b.answer_chunks,
     tokens: {
       prompt: String(b.prompt_tokens),
@@ -255,6 +255,6 @@ export function receiptJson(r: Receipt) {
       nanoton: String(r.charge.charged_nanoton),
       client_total_tokens: String(r.charge.client_total_tokens),
     },
-    proxy_key: hex(r.proxy_key),
+    proxy_key: toHex(r.proxy_key),
   };
 }

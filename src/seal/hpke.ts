@@ -291,12 +291,12 @@ export function x25519PrivateKeyObject(privateKey: Uint8Array): KeyObject {
   return privateKeyFromRaw(privateKey);
 }
 
-/** One AEAD encryption: ciphertext ‖ tag. The plaintext may come in parts (encrypted as their concatenation). */
+/** One AEAD encryption: ciphertext ‖ tag. */
 export function aeadSeal(
   aead: AeadId,
   key: Uint8Array,
   nonce: Uint8Array,
-  plaintext: Uint8Array | Uint8Array[],
+  plaintext: Uint8Array,
   aad: Uint8Array,
 ): Buffer {
   return prepareSeal(aead, key, nonce)(plaintext, aad);
@@ -310,18 +310,12 @@ export function prepareSeal(
   aead: AeadId,
   key: Uint8Array,
   nonce: Uint8Array,
-): (plaintext: Uint8Array | Uint8Array[], aad: Uint8Array) => Buffer {
+): (plaintext: Uint8Array, aad: Uint8Array) => Buffer {
   const c = createCipheriv(AEADS[aead].cipher as CipherGCMTypes, key, nonce, { authTagLength: N_TAG });
   return (plaintext, aad) => {
-    // One update over the whole plaintext: each call into the cipher costs more than copying a few parts. Empty
-    // associated data needs no setAAD (GCM and ChaCha20-Poly1305 take no plaintext length up front).
-    const p = Array.isArray(plaintext)
-      ? plaintext.length === 1
-        ? plaintext[0]!
-        : Buffer.concat(plaintext)
-      : plaintext;
+    // Empty associated data needs no setAAD (GCM and ChaCha20-Poly1305 take no plaintext length up front).
     if (aad.length > 0) c.setAAD(aad);
-    const body = c.update(p);
+    const body = c.update(plaintext);
     c.final();
     return Buffer.concat([body, c.getAuthTag()], body.length + N_TAG);
   };
