@@ -23,7 +23,8 @@ const disk = join(dir, 'disk');
 mkdirSync(disk);
 const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', disk], { encoding: 'utf8' });
 // fill() writes until the file system is full: only ever on the small tmpfs, never on the disk under it.
-const size = mounted.status === 0 ? statfsSync(disk).blocks * statfsSync(disk).bsize : 0;
+const fs = mounted.status === 0 ? statfsSync(disk) : undefined;
+const size = fs ? fs.blocks * fs.bsize : 0;
 const skip =
   mounted.status !== 0
     ? `cannot mount a tmpfs here: ${mounted.stderr?.trim() || mounted.error?.message}`
